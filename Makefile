@@ -1,0 +1,25 @@
+# minhu — the two commands of a fresh machine are `make demo` and `make test`.
+SHELL := /bin/bash
+export MINHU_HOME ?= $(CURDIR)/var
+
+.PHONY: setup demo test test-unit test-e2e lint bench clean
+
+setup:            ## Debian packages + locked .venv + editable install
+	@scripts/setup.sh
+
+demo: setup       ## run the nightly DAG for one business date and say where the report is
+	@scripts/demo.sh
+
+test: setup       ## unit tests, dbt tests, the GX gate and one `airflow dags test nightly`
+	@.venv/bin/python -m pytest -q
+
+lint: setup       ## ruff (Python) and sqlfluff (dbt SQL)
+	.venv/bin/ruff check .
+	.venv/bin/ruff format --check .
+	cd dbt_project && MINHU_WAREHOUSE_PATH=$(MINHU_HOME)/lint.duckdb ../.venv/bin/sqlfluff lint models
+
+bench: setup      ## benchmarks: print figures
+	.venv/bin/python -m bench
+
+clean:
+	rm -rf var dbt_project/target dbt_project/logs

@@ -1,0 +1,1 @@
+"""Great Expectations suites, as code: one suite per boundary (raw landing, published marts)."""

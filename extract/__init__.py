@@ -1,0 +1,1 @@
+"""Extraction: HTTP change feeds, archive export files and raw landing."""

@@ -1,0 +1,129 @@
+"""The upstream contracts of ../shared/spec/sources.md as data.
+
+One place names every field of every source: its English key, its Chinese header, its type
+and whether it is required. Simulators generate it, extractors and file imports parse it,
+the raw-landing quality suite checks it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+CHANNELS = (
+    "12345热线",
+    "城市留言板",
+    "区委书记留言板",
+    "媒体曝光",
+    "网上投诉",
+    "12319数字城管",
+    "上级转办",
+    "领导批示",
+)
+CASE_TYPES = ("咨询", "求助", "投诉", "举报", "建议", "表扬")
+CASE_STATUSES = ("已受理", "已派单", "办理中", "已办结", "已回访", "不予受理")
+SATISFACTIONS = ("满意", "基本满意", "不满意", "未接通")
+EXPENSE_TYPES = ("人员经费", "公用经费", "项目支出")
+FUND_SOURCES = ("一般公共预算", "政府性基金预算", "国有资本经营预算", "财政专户管理资金", "单位资金")
+
+# Working-day time limits by case type; business-environment cases get 5 whatever the type.
+TIME_LIMIT_WORKING_DAYS = {"咨询": 3, "求助": 5, "建议": 5, "表扬": 5, "投诉": 10, "举报": 10}
+BUSINESS_ENV_TIME_LIMIT = 5
+
+
+@dataclass(frozen=True)
+class Field:
+    key: str
+    header: str  # 中文表头 of the archive exports
+    type: str  # string | text | enum | datetime | date | int | bool | decimal
+    required: bool = False
+    values: tuple[str, ...] | None = None  # for enums
+    personal: bool = False  # personal data: never reaches marts, reports or logs
+
+
+CASE_FIELDS: tuple[Field, ...] = (
+    Field("case_id", "工单编号", "string", required=True),
+    Field("channel", "来源渠道", "enum", required=True, values=CHANNELS),
+    Field("case_type", "诉求类型", "enum", required=True, values=CASE_TYPES),
+    Field("category", "诉求分类", "string"),
+    Field("content", "诉求内容", "text", personal=True),
+    Field("district", "所属区", "string"),
+    Field("street", "所属街道", "string"),
+    Field("community", "所属社区", "string"),
+    Field("grid_id", "所属网格", "string"),
+    Field("handling_unit", "承办单位", "string"),
+    Field("received_at", "受理时间", "datetime", required=True),
+    Field("dispatched_at", "派单时间", "datetime"),
+    Field("due_at", "办理时限", "datetime"),
+    Field("closed_at", "办结时间", "datetime"),
+    Field("status", "工单状态", "enum", required=True, values=CASE_STATUSES),
+    Field("urge_count", "催办次数", "int"),
+    Field("is_business_env", "是否营商环境", "bool"),
+    Field("is_key_supervision", "是否重点督办", "bool"),
+    Field("visited_at", "回访时间", "datetime"),
+    Field("satisfaction", "回访满意度", "enum", values=SATISFACTIONS),
+    Field("citizen_name", "诉求人", "string", personal=True),
+    Field("citizen_phone", "联系电话", "string", personal=True),
+    Field("address", "诉求地址", "string", personal=True),
+    Field("updated_at", "更新时间", "datetime", required=True),
+)
+
+BUDGET_LINE_FIELDS: tuple[Field, ...] = (
+    Field("fiscal_year", "预算年度", "int", required=True),
+    Field("dept_code", "部门编码", "string", required=True),
+    Field("dept_name", "部门名称", "string"),
+    Field("unit_code", "单位编码", "string", required=True),
+    Field("unit_name", "单位名称", "string"),
+    Field("project_code", "项目编码", "string"),
+    Field("project_name", "项目名称", "string"),
+    Field("function_code", "功能分类科目编码", "string", required=True),
+    Field("function_name", "功能分类科目名称", "string"),
+    Field("economic_code", "经济分类科目编码", "string", required=True),
+    Field("economic_name", "经济分类科目名称", "string"),
+    Field("expense_type", "支出类型", "enum", required=True, values=EXPENSE_TYPES),
+    Field("fund_source", "资金来源", "enum", required=True, values=FUND_SOURCES),
+    Field("initial_amount", "年初预算数", "decimal", required=True),
+    Field("adjusted_amount", "调整后预算数", "decimal", required=True),
+    Field("updated_at", "更新时间", "datetime", required=True),
+)
+
+PAYMENT_FIELDS: tuple[Field, ...] = (
+    Field("payment_id", "支付凭证号", "string", required=True),
+    Field("pay_date", "支付日期", "date", required=True),
+    Field("fiscal_year", "预算年度", "int", required=True),
+    Field("unit_code", "单位编码", "string", required=True),
+    Field("project_code", "项目编码", "string"),
+    Field("function_code", "功能分类科目编码", "string", required=True),
+    Field("economic_code", "经济分类科目编码", "string", required=True),
+    Field("fund_source", "资金来源", "enum", required=True, values=FUND_SOURCES),
+    Field("expense_type", "支出类型", "enum", required=True, values=EXPENSE_TYPES),
+    Field("amount", "支付金额", "decimal", required=True),
+    Field("payee", "收款人", "string", personal=True),
+    Field("summary", "摘要", "text"),
+    Field("updated_at", "更新时间", "datetime", required=True),
+)
+
+# The key that identifies one record, and the key that identifies one version of it.
+SOURCES = {
+    "cases": {"fields": CASE_FIELDS, "id": ("case_id",)},
+    "budget_lines": {
+        "fields": BUDGET_LINE_FIELDS,
+        "id": (
+            "fiscal_year",
+            "unit_code",
+            "project_code",
+            "function_code",
+            "economic_code",
+            "fund_source",
+            "expense_type",
+        ),
+    },
+    "payments": {"fields": PAYMENT_FIELDS, "id": ("payment_id",)},
+}
+
+
+def fields(source: str) -> tuple[Field, ...]:
+    return SOURCES[source]["fields"]
+
+
+def keys(source: str) -> list[str]:
+    return [f.key for f in fields(source)]

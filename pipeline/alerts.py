@@ -1,0 +1,23 @@
+"""Failure emails for Airflow tasks, through the smtp provider's SmtpNotifier."""
+
+from __future__ import annotations
+
+from minhu.settings import get_settings
+
+
+def failure_notifier():
+    """A notifier that emails the data engineers when a task fails (light to build at parse time)."""
+    import tomllib
+
+    from airflow.providers.smtp.notifications.smtp import SmtpNotifier
+
+    s = get_settings()
+    config = tomllib.loads((s.config_dir / "recipients.toml").read_text(encoding="utf-8"))
+    return SmtpNotifier(
+        smtp_conn_id="minhu_smtp",
+        from_email=s.mail_from,
+        to=config["alerts"]["data_engineers"],
+        subject="【minhu】任务失败 {{ ti.dag_id }}.{{ ti.task_id }} {{ ds }}",
+        html_content="<p>Task {{ ti.task_id }} of {{ ti.dag_id }} failed (try {{ ti.try_number }}).</p>"
+        "<p>Log: {{ ti.log_url }}</p>",
+    )

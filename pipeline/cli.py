@@ -1,0 +1,205 @@
+"""`minhu`: one command line over the same functions the DAG tasks call."""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import logging
+import sys
+
+from minhu.settings import get_settings
+
+from .dates import date_range, parse_date
+
+
+def _print_json(obj) -> None:
+    print(json.dumps(obj, ensure_ascii=False, default=str))
+
+
+def cmd_run(args) -> int:
+    from . import nightly
+
+    _print_json(nightly.run(parse_date(args.date), send_report=not args.no_report))
+    return 0
+
+
+def cmd_backfill(args) -> int:
+    from . import nightly
+
+    _print_json(nightly.backfill(date_range(parse_date(args.start), parse_date(args.end))))
+    return 0
+
+
+def cmd_sources_serve(args) -> int:
+    from simulators.faults import FaultPlan
+    from simulators.server import serve_forever
+
+    s = get_settings()
+    faults = FaultPlan.parse(
+        args.faults if args.faults is not None else __import__("os").environ.get("MINHU_SIM_FAULTS")
+    )
+
+    def ready(server):
+        print(
+            f"minhu simulators on http://127.0.0.1:{server.server_address[1]} (district {s.district})",
+            flush=True,
+        )
+
+    serve_forever(port=args.port, faults=faults, ready=ready)
+    return 0
+
+
+def cmd_smtp_serve(args) -> int:
+    import time
+
+    from simulators import smtp_sink
+
+    controller = smtp_sink.start(port=args.port)
+    print(
+        f"minhu SMTP sink on 127.0.0.1:{controller.port}, storing .eml in {get_settings().outbox_dir}",
+        flush=True,
+    )
+    try:
+        while True:
+            time.sleep(3600)
+    except KeyboardInterrupt:
+        controller.stop()
+    return 0
+
+
+def cmd_import(args) -> int:
+    from . import imports
+
+    results = imports.import_files(args.kind, args.files)
+    for r in results:
+        if args.format == "json":
+            _print_json(r)
+        else:
+            print(
+                f"{r['file']}: {r['rows']} rows, {r['loaded']} loaded, {r['superseded']} superseded, "
+                f"{r['quarantined']} quarantined"
+            )
+    return 0
+
+
+def cmd_indicators(args) -> int:
+    from .indicators import fetch
+
+    rows = fetch(args.grain, args.period, args.scope)
+    if args.format == "json":
+        _print_json(rows)
+    elif args.format == "csv":
+        w = csv.DictWriter(sys.stdout, fieldnames=list(rows[0]) if rows else ["indicator"])
+        w.writeheader()
+        w.writerows(rows)
+    else:
+        for r in rows:
+            value = (
+                "—"
+                if r["value"] is None
+                else (f"{r['value']:,.0f}" if r["indicator"] == "case_count" else f"{r['value'] * 100:.2f}%")
+            )
+            print(
+                f"{r['scope']:<28} {r['indicator']:<28} {value:>10}  ({r['numerator']} / {r['denominator']})"
+            )
+    return 0
+
+
+def cmd_check(args) -> int:
+    from . import nightly
+
+    s = get_settings()
+    try:
+        result = nightly.gate(s.warehouse_path, alert=False)
+    except nightly.GateFailed as exc:
+        print(exc.result.summary(), file=sys.stderr)
+        return 1
+    print(result.summary())
+    return 0
+
+
+def cmd_report(args) -> int:
+    from . import reporting
+
+    out = reporting.report(args.kind, args.period, send=args.send, resend=args.resend)
+    if args.format == "json":
+        _print_json(out)
+    else:
+        print(json.dumps(out, ensure_ascii=False, indent=2, default=str))
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="minhu", description="minhu (民呼) warehouse")
+    sub = p.add_subparsers(dest="command", required=True)
+
+    r = sub.add_parser("run", help="the nightly pipeline for one business date")
+    r.add_argument("--date", required=True)
+    r.add_argument("--no-report", action="store_true", help="build and publish, send no 日报")
+    r.set_defaults(func=cmd_run)
+
+    b = sub.add_parser("backfill", help="the nightly pipeline over a range of business dates (no reports)")
+    b.add_argument("--start", required=True)
+    b.add_argument("--end", required=True)
+    b.set_defaults(func=cmd_backfill)
+
+    src = sub.add_parser("sources", help="the upstream simulators")
+    src_sub = src.add_subparsers(dest="action", required=True)
+    serve = src_sub.add_parser("serve", help="serve the case and finance APIs in the foreground")
+    serve.add_argument("--port", type=int, default=None)
+    serve.add_argument("--faults", default=None, help='fault plan, e.g. "429:0.1,503:0.05,reset:0.02,seed:7"')
+    serve.set_defaults(func=cmd_sources_serve)
+
+    smtp = sub.add_parser("smtp", help="the local SMTP sink")
+    smtp_sub = smtp.add_subparsers(dest="action", required=True)
+    sserve = smtp_sub.add_parser("serve", help="store every message as .eml under $MINHU_HOME/outbox")
+    sserve.add_argument("--port", type=int, default=None)
+    sserve.set_defaults(func=cmd_smtp_serve)
+
+    imp = sub.add_parser("import", help="land archive files and rebuild the warehouse")
+    imp.add_argument("kind", choices=["cases", "budget-lines", "payments"])
+    imp.add_argument("files", nargs="+")
+    imp.add_argument("--format", choices=["table", "json"], default="table")
+    imp.set_defaults(func=cmd_import)
+
+    ind = sub.add_parser("indicators", help="indicator figures from the published warehouse")
+    ind.add_argument("--grain", required=True, choices=["day", "week", "month", "year"])
+    ind.add_argument("--period", required=True)
+    ind.add_argument("--scope", default="all")
+    ind.add_argument("--format", choices=["table", "json", "csv"], default="table")
+    ind.set_defaults(func=cmd_indicators)
+
+    chk = sub.add_parser("check", help="run the quality gate on the published warehouse")
+    chk.set_defaults(func=cmd_check)
+
+    rep = sub.add_parser("report", help="render (and with --send, email) a report")
+    rep.add_argument("kind", choices=["daily", "weekly", "monthly", "selfeval"])
+    rep.add_argument("--period", required=True)
+    rep.add_argument("--send", action="store_true")
+    rep.add_argument("--resend", action="store_true")
+    rep.add_argument("--format", choices=["text", "json"], default="text")
+    rep.set_defaults(func=cmd_report)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    args = build_parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except Exception as exc:  # a clear one-line error, not a traceback, for expected failures
+        from .nightly import GateFailed
+
+        if isinstance(exc, GateFailed | ValueError | FileNotFoundError) or type(exc).__name__ in (
+            "ExtractError",
+            "ArchiveError",
+            "DbtError",
+        ):
+            print(f"minhu: {exc}", file=sys.stderr)
+            return 1
+        raise
+
+
+if __name__ == "__main__":
+    sys.exit(main())

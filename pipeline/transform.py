@@ -1,0 +1,55 @@
+"""Run dbt (dbt-duckdb) against a warehouse file."""
+
+from __future__ import annotations
+
+import logging
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+from minhu.settings import get_settings
+
+log = logging.getLogger(__name__)
+
+
+class DbtError(RuntimeError):
+    pass
+
+
+def dbt_executable() -> str:
+    here = Path(sys.executable).parent / "dbt"
+    return str(here) if here.exists() else (shutil.which("dbt") or "dbt")
+
+
+def dbt(args: list[str], warehouse: Path, vars: dict | None = None) -> str:
+    """Run one dbt command on `warehouse`; raises DbtError with dbt's own summary on failure."""
+    s = get_settings()
+    env = {
+        **os.environ,
+        "MINHU_WAREHOUSE_PATH": str(warehouse),
+        "DBT_TARGET_PATH": str(s.home / "dbt" / "target"),
+        "DBT_LOG_PATH": str(s.logs_dir / "dbt"),
+        "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
+    }
+    cmd = [
+        dbt_executable(),
+        *args,
+        "--project-dir",
+        str(s.dbt_project_dir),
+        "--profiles-dir",
+        str(s.dbt_project_dir),
+    ]
+    if vars:
+        import json
+
+        cmd += ["--vars", json.dumps(vars)]
+    proc = subprocess.run(cmd, env=env, capture_output=True, text=True)
+    if proc.returncode != 0:
+        tail = "\n".join(proc.stdout.splitlines()[-40:])
+        raise DbtError(f"dbt {' '.join(args)} failed ({proc.returncode}):\n{tail}\n{proc.stderr[-2000:]}")
+    log.info(
+        "dbt %s: %s", " ".join(args), proc.stdout.strip().splitlines()[-1] if proc.stdout.strip() else ""
+    )
+    return proc.stdout

@@ -1,0 +1,1 @@
+"""Simulators of the upstream systems (case platform, finance system) for the demo and the tests."""
