@@ -46,23 +46,22 @@ def fetch(grain: str, period: str, scope: str = "all") -> list[dict]:
     else:
         where, arg = "scope like ?", kind + ":%"
     rows = warehouse.query(
-        f"select indicator, grain, period, scope, unit, numerator, denominator, value, target, met"
+        f"select indicator, grain, period, scope, numerator_unit, denominator_unit, numerator, denominator,"
+        f" value, target, met"
         f" from marts.fct_indicators where grain = ? and period = ? and {where} order by scope, indicator",
         [grain, period, arg],
     )
     out = []
     for r in rows:
         value = r["value"]
-        if r["unit"] == "yuan" and value is not None:
-            value = float(value)
         out.append(
             {
                 "indicator": r["indicator"],
                 "grain": r["grain"],
                 "period": r["period"],
                 "scope": r["scope"],
-                "numerator": _number(r["numerator"], r["unit"]),
-                "denominator": _number(r["denominator"], r["unit"]),
+                "numerator": _number(r["numerator"], r["numerator_unit"]),
+                "denominator": _number(r["denominator"], r["denominator_unit"]),
                 "value": None if value is None else float(value),
                 "target": None if r["target"] is None else float(r["target"]),
                 "met": r["met"],

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from reports import daily
-
-from .dates import parse_date
+import importlib
 
 
 def report(kind: str, period: str, send: bool = False, resend: bool = False) -> dict:
-    if kind == "daily":
-        return daily.run(parse_date(period), send=send or resend, resend=resend)
-    raise NotImplementedError(f"the {kind} report is not built yet")
+    """Each report module (reports.daily, .weekly, .monthly, .selfeval) has `run(period, send, resend)`."""
+    if kind not in ("daily", "weekly", "monthly", "selfeval"):
+        raise ValueError(f"unknown report {kind!r}")
+    module = importlib.import_module(f"reports.{kind}")
+    return module.run(period, send=send or resend, resend=resend)

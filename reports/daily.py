@@ -75,7 +75,9 @@ def render(business_date: date) -> Rendered:
     return Rendered(subject("日报", cn_date(business_date)), html, [html_path], archive)
 
 
-def run(business_date: date, send: bool = True, resend: bool = False) -> dict:
+def run(business_date: date | str, send: bool = True, resend: bool = False) -> dict:
+    if isinstance(business_date, str):
+        business_date = date.fromisoformat(business_date)
     r = render(business_date)
     to = mail.recipients("reports", "daily")
     sent = False

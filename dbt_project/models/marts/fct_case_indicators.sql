@@ -157,7 +157,8 @@ final as (
         unpivoted.period_start,
         unpivoted.period_end,
         unpivoted.as_of,
-        'count' as unit,
+        'count' as numerator_unit,
+        case when unpivoted.indicator != 'case_count' then 'count' end as denominator_unit,
         cast(unpivoted.numerator as decimal(18, 2)) as numerator,
         cast(unpivoted.denominator as decimal(18, 2)) as denominator,
         case
