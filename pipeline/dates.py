@@ -43,3 +43,15 @@ def business_date_from_context(context: dict[str, Any]) -> date:
     if isinstance(run_after, datetime):
         return (run_after.astimezone(TZ) - timedelta(days=1)).date()
     raise ValueError("cannot tell the business date of this run: pass conf {'business_date': 'YYYY-MM-DD'}")
+
+
+def month_chunks(start: date, end: date) -> list[tuple[date, date]]:
+    """[start, end] cut at month boundaries: the unit of work of a backfill task."""
+    days = date_range(start, end)
+    chunks: list[tuple[date, date]] = []
+    for d in days:
+        if chunks and (chunks[-1][0].year, chunks[-1][0].month) == (d.year, d.month):
+            chunks[-1] = (chunks[-1][0], d)
+        else:
+            chunks.append((d, d))
+    return chunks

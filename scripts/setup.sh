@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Set up a fresh machine: Debian packages the reports need (CJK fonts, Chromium for PDF,
-# poppler for looking at PDFs), the locked virtualenv .venv, and the project in editable mode.
+# Set up a fresh machine: Debian packages (CJK fonts and Chromium for the reports, poppler to look at
+# PDFs, docker-compose 1.29 to validate docker-compose.yml offline),
+# the locked virtualenv .venv, and the project in editable mode.
 # Idempotent: a second run does only what is missing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -9,6 +10,7 @@ need_apt=()
 fc-list 2>/dev/null | grep -qi "Noto Sans CJK" || need_apt+=(fonts-noto-cjk)
 command -v chromium >/dev/null || need_apt+=(chromium)
 command -v pdftoppm >/dev/null || need_apt+=(poppler-utils)
+command -v docker-compose >/dev/null || need_apt+=(docker-compose)
 if [ ${#need_apt[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ]; then
     echo "setup: installing Debian packages: ${need_apt[*]}"

@@ -11,6 +11,7 @@ repeat:0.1,drift:1,seed:7"``: each kind with the probability that a page request
 - ``truncate``: the body is cut in the middle and the connection closed
 - ``repeat``: the page carries one of its records twice
 - ``drift``: every record carries an extra, undocumented field
+- ``drop``: the page silently loses one record (a platform bug: only /count reveals it)
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ import threading
 import time
 from dataclasses import dataclass, field
 
-KINDS = ("429", "500", "502", "503", "slow", "reset", "truncate", "repeat", "drift")
+KINDS = ("429", "500", "502", "503", "slow", "reset", "truncate", "repeat", "drift", "drop")
 
 
 @dataclass
@@ -78,11 +79,13 @@ class FaultPlan:
             return None
         data = body.get("data")
         if data is not None:
-            if self.rates.get("drift"):
+            if self._draw("drift"):
                 body = {**body, "data": [{**r, "source_revision": "v2"} for r in data]}
                 data = body["data"]
             if data and self._draw("repeat"):
                 body = {**body, "data": [*data, data[0]]}
+            elif len(data) > 1 and self._draw("drop"):
+                body = {**body, "data": data[1:]}
         if self._draw("truncate"):
             payload = json.dumps(body, ensure_ascii=False).encode()
             handler.send_response(200)

@@ -95,3 +95,43 @@ def test_airflow_dags_test_nightly_end_to_end(home):
 
     assert subject_of(read_eml(emls[0])) == "【硚口区网格中心】群众诉求日报 2024年3月1日"
     assert (home / "reports" / "daily" / "2024-03-01").is_dir()
+
+
+def test_month_chunks_cut_a_range_at_month_boundaries():
+    from pipeline.dates import month_chunks
+
+    assert month_chunks(date(2024, 1, 30), date(2024, 3, 2)) == [
+        (date(2024, 1, 30), date(2024, 1, 31)),
+        (date(2024, 2, 1), date(2024, 2, 29)),
+        (date(2024, 3, 1), date(2024, 3, 2)),
+    ]
+    with pytest.raises(ValueError):
+        month_chunks(date(2024, 3, 2), date(2024, 3, 1))
+
+
+def test_airflow_dags_test_backfill_maps_one_extract_task_per_month(home):
+    out = subprocess.run(
+        [
+            str(ROOT / "bin/airflow-env"),
+            "airflow",
+            "dags",
+            "test",
+            "backfill",
+            "-c",
+            '{"start": "2024-02-29", "end": "2024-03-01"}',
+        ],
+        cwd=ROOT,
+        env=airflow_env(home),
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
+    log = out.stdout + out.stderr
+    assert out.returncode == 0, log[-5000:]
+    assert sorted(p.name for p in (home / "raw" / "cases").iterdir()) == ["2024-02-29", "2024-03-01"]
+    assert "starting task_id=extract map_index=0" in log and "starting task_id=extract map_index=1" in log
+    assert "starting task_id=extract map_index=2" not in log
+    assert (home / "warehouse.duckdb").exists()
+    assert not (home / "outbox").exists() or not list(
+        (home / "outbox").glob("*.eml")
+    )  # backfills send no report
