@@ -16,7 +16,9 @@ test: setup       ## unit tests, dbt tests, the GX gate and one `airflow dags te
 lint: setup       ## ruff (Python) and sqlfluff (dbt SQL)
 	.venv/bin/ruff check .
 	.venv/bin/ruff format --check .
-	cd dbt_project && MINHU_WAREHOUSE_PATH=$(MINHU_HOME)/lint.duckdb ../.venv/bin/sqlfluff lint models
+	mkdir -p $(MINHU_HOME)
+	cd dbt_project && MINHU_WAREHOUSE_PATH=$(MINHU_HOME)/lint.duckdb DBT_TARGET_PATH=$(MINHU_HOME)/dbt/lint-target \
+	  ../.venv/bin/sqlfluff lint models
 
 bench: setup      ## benchmarks: print figures
 	.venv/bin/python -m bench
