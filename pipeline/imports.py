@@ -1,0 +1,263 @@
+"""`minhu import cases|budget-lines|payments FILE...`: archive files into the warehouse, write-audit-publish.
+
+One command is one build: copy the published warehouse to the build, land every file
+(extract/imports.py) and load it as its own batch ``file/<source>/<sha256>`` (replace-by-batch,
+so importing a file again replaces it), run ``dbt build``, audit the build with the quality
+gate and publish it. A gate failure publishes nothing. A file-level error (missing required
+column, undecodable, ...) skips that file -- nothing of it is loaded -- and is reported in its
+result (``{"file", "error"}``); the other files still import.
+
+Every data row of a file is accounted for once (rows = loaded + superseded + quarantined):
+
+* quarantined: the row does not parse, or (payments) its budget line -- fiscal_year, unit_code,
+  project_code (empty = none), function_code, economic_code, fund_source, expense_type -- is in
+  neither the warehouse's raw.budget_lines nor the budget-line files of the same command;
+* loaded: the row is the current version of its record after the import (greatest updated_at
+  over every batch of raw.<source>; the id is SOURCES[source]["id"]);
+* superseded: a valid row that is not: a newer version exists (in the warehouse or any file of
+  the command), or it is an exact duplicate (same id and updated_at) of another row. Among exact
+  duplicates one row is the current version, deterministically the first by (batch id, row): API
+  batches sort before files, files by sha256, rows by file order. Re-importing a file therefore
+  gives the same counts.
+
+The counts are computed in SQL on raw.<source> of the build after loading. ``cases`` (case files
+only) is the number of distinct valid cases in the warehouse after the import: the rows of
+marts.fct_cases of the build that is published (the same figure for every case file of a command).
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from pathlib import Path
+
+import duckdb
+
+from extract.files import ArchiveError
+from extract.imports import FileLanding, land_file, record_accounting
+from extract.load import ensure_raw, load_batch
+from minhu import schemas, warehouse
+
+from . import nightly
+from .transform import dbt
+
+log = logging.getLogger(__name__)
+
+KINDS = {"cases": "cases", "budget-lines": "budget_lines", "payments": "payments"}
+ORDER = ("budget_lines", "payments", "cases")  # budget lines first: payments are checked against them
+BUDGET_KEY = schemas.SOURCES["budget_lines"]["id"]
+DUCKDB_MEMORY_LIMIT = "1GB"  # the loading connection's buffer pool: bounded whatever the file size
+
+
+class AccountingError(RuntimeError):
+    """The accounting of an import does not add up: a bug; nothing was published."""
+
+
+def import_files(kind: str, files: list[str | Path]) -> list[dict]:
+    """Import archive files of one kind ("cases" | "budget-lines" | "payments"); one result per file."""
+    if kind not in KINDS:
+        raise ValueError(f"unknown import kind {kind!r}; expected one of {', '.join(KINDS)}")
+    return import_sources([(KINDS[kind], f) for f in files])
+
+
+def import_sources(items: list[tuple[str, str | Path]]) -> list[dict]:
+    """Import (source, file) pairs in one build; budget-line files load before payment files."""
+    for source, _ in items:
+        if source not in schemas.SOURCES:
+            raise ValueError(f"unknown source {source!r}")
+    results: list[dict | None] = [None] * len(items)
+    landed: list[tuple[int, FileLanding]] = []
+    seen: dict[str, str] = {}  # batch -> first file of the command with that content
+    with warehouse.lock():
+        build = nightly.prepare_build()
+        con = warehouse.connect(build)
+        try:
+            con.execute(f"set memory_limit = '{DUCKDB_MEMORY_LIMIT}'")
+            con.execute(f"set temp_directory = '{build.parent / 'duckdb_tmp'}'")
+            ensure_raw(con)
+            for source in ORDER:
+                todo = [(i, f) for i, (s, f) in enumerate(items) if s == source]
+                if not todo:
+                    continue
+                reject = _budget_line_check(con) if source == "payments" else None
+                for i, f in todo:
+                    t0 = time.perf_counter()
+                    try:
+                        landing = land_file(f, source, reject=reject)
+                    except ArchiveError as e:
+                        log.error("import failed: %s", e)
+                        results[i] = {"file": str(f), "error": str(e)}
+                        continue
+                    if landing.batch in seen:
+                        results[i] = {"file": str(f), "skipped": f"same content as {seen[landing.batch]}"}
+                        continue
+                    seen[landing.batch] = str(f)
+                    t1 = time.perf_counter()
+                    _load(con, landing)
+                    log.info("%s: landed in %.1f s, loaded in %.1f s", f, t1 - t0, time.perf_counter() - t1)
+                    landed.append((i, landing))
+        finally:
+            con.close()
+        if landed:
+            t0 = time.perf_counter()
+            dbt(["build"], build)
+            t1 = time.perf_counter()
+            accounting = _accounting(build, [ld for _, ld in landed])
+            t2 = time.perf_counter()
+            nightly.gate(build)
+            nightly.data_docs(build)
+            log.info(
+                "dbt build %.1f s, accounting %.1f s, gate %.1f s", t1 - t0, t2 - t1, time.perf_counter() - t2
+            )
+    if landed:
+        nightly.publish()
+        for i, landing in landed:
+            acc = accounting[landing.batch]
+            record_accounting(landing, acc)
+            results[i] = {"file": str(items[i][1]), **acc}
+    return [r for r in results if r is not None]
+
+
+# --------------------------------------------------------------------------------------------- load
+
+
+def _budget_line_check(con: duckdb.DuckDBPyConnection):
+    """The reject check of payment rows: their budget line must be in raw.budget_lines of the build."""
+    known = {
+        tuple(r)
+        for r in con.execute(
+            f"select distinct {', '.join(_key_expr(k, 'b') for k in BUDGET_KEY)} from raw.budget_lines b"
+        ).fetchall()
+    }
+
+    def reject(record: dict):
+        key = tuple(_py_key(k, record[k]) for k in BUDGET_KEY)
+        if key in known:
+            return None
+        shown = ", ".join(f"{k}={'' if v is None else v}" for k, v in zip(BUDGET_KEY, key, strict=True))
+        return ("budget_line", f"no budget line ({shown}) in the warehouse or in this import")
+
+    return reject
+
+
+def _key_expr(key: str, alias: str) -> str:
+    """A budget-line key column, normalised: fiscal_year as an integer, empty project_code = null."""
+    col = f'{alias}."{key}"'
+    if key == "fiscal_year":
+        return f"try_cast({col} as integer)"
+    return f"nullif(trim({col}), '')"
+
+
+def _py_key(key: str, value):
+    if value is None:
+        return None
+    if key == "fiscal_year":
+        return int(value)
+    return str(value).strip() or None
+
+
+def _load(con: duckdb.DuckDBPyConnection, landing: FileLanding) -> None:
+    load_batch(
+        con,
+        landing.source,
+        landing.batch,
+        landing.records_path,
+        kind="file",
+        checksum=landing.sha256,
+        landed_count=landing.records,
+        source_count=landing.rows,
+        file_name=landing.name,
+        quarantined=landing.quarantined,
+    )
+    if landing.source == "payments":
+        # The rejected rows are valid records (they stay in records.jsonl) but are not loaded.
+        match = " and ".join(
+            f"{_key_expr(k, 'b')} is not distinct from {_key_expr(k, 'p')}" for k in BUDGET_KEY
+        )
+        con.execute(
+            f"delete from raw.payments p where p._batch = ?"
+            f" and not exists (select 1 from raw.budget_lines b where {match})",
+            [landing.batch],
+        )
+    loaded = con.execute(f"select count(*) from raw.{landing.source} where _batch = ?", [landing.batch])
+    n = loaded.fetchone()[0]
+    if n != landing.loadable:
+        raise AccountingError(
+            f"{landing.file}: {n} rows in raw.{landing.source} but {landing.loadable} expected "
+            f"({landing.records} landed, {landing.rejected} rejected)"
+        )
+    con.execute("update raw.landings set loaded_rows = ? where batch = ?", [n, landing.batch])
+
+
+# --------------------------------------------------------------------------------------------- accounting
+
+
+def _id_exprs(source: str) -> list[str]:
+    ids = schemas.SOURCES[source]["id"]
+    if source == "budget_lines":
+        return [_key_expr(k, "r") for k in ids]
+    return [f'r."{k}"' for k in ids]
+
+
+def _accounting(build: Path, landings: list[FileLanding]) -> dict[str, dict]:
+    """loaded / superseded / quarantined (and cases) per batch, in SQL on the build."""
+    out: dict[str, dict] = {}
+    con = warehouse.connect(build, read_only=True)
+    try:
+        con.execute(f"set memory_limit = '{DUCKDB_MEMORY_LIMIT}'")
+        for source in ORDER:
+            mine = [ld for ld in landings if ld.source == source]
+            if not mine:
+                continue
+            batches = [ld.batch for ld in mine]
+            marks = ", ".join("?" for _ in batches)
+            ids = _id_exprs(source)
+            id_cols = ", ".join(f"{e} as k{j}" for j, e in enumerate(ids))
+            keys = ", ".join(f"k{j}" for j in range(len(ids)))
+            on = " and ".join(f"v.k{j} is not distinct from m.k{j}" for j in range(len(ids)))
+            rows = con.execute(
+                f"""
+                with versions as (
+                    select r._batch, r._row, try_cast(r.updated_at as timestamptz) as updated_at, {id_cols}
+                    from raw.{source} r
+                ),
+                mine as (
+                    select distinct {keys} from versions where _batch in ({marks})
+                ),
+                ranked as (
+                    select v._batch,
+                        row_number() over (
+                            partition by {", ".join(f"v.k{j}" for j in range(len(ids)))}
+                            order by v.updated_at desc nulls last, v._batch, v._row
+                        ) as rn
+                    from versions v semi join mine m on {on}
+                )
+                select _batch, count(*) filter (where rn = 1), count(*) filter (where rn > 1)
+                from ranked
+                where _batch in ({marks})
+                group by _batch
+                """,
+                [*batches, *batches],
+            ).fetchall()
+            counts = {b: (loaded, superseded) for b, loaded, superseded in rows}
+            for ld in mine:
+                loaded, superseded = counts.get(ld.batch, (0, 0))
+                acc = {
+                    "rows": ld.rows,
+                    "loaded": loaded,
+                    "superseded": superseded,
+                    "quarantined": ld.quarantined,
+                }
+                if loaded + superseded + ld.quarantined != ld.rows:
+                    raise AccountingError(
+                        f"{ld.file}: {ld.rows} rows read but {loaded} loaded + {superseded} superseded"
+                        f" + {ld.quarantined} quarantined; nothing was published"
+                    )
+                if source == "cases":
+                    acc["cases"] = con.execute(
+                        "select count(distinct case_id) from marts.fct_cases"
+                    ).fetchone()[0]
+                out[ld.batch] = acc
+    finally:
+        con.close()
+    return out
