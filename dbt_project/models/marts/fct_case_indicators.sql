@@ -1,11 +1,31 @@
 {#-
-    Every case indicator of indicators.md, at day, ISO-week, month and year grain, for the
-    scopes all, channel, street and handling_unit. This is the only place their logic lives.
+    Every case indicator of indicators.md (the only place their logic lives): case_count,
+    dispatch_timely_rate, ontime_close_rate, urge_rate, satisfaction_rate,
+    bizenv_ontime_close_rate, key_supervision_done_rate, close_rate and visit_rate, per local
+    day / ISO week / month / year and per scope (all, channel:<x>, street:<x>,
+    handling_unit:<x>). The interpretations are documented in _marts__models.yml.
 
-    Each indicator anchors a case to a period by one timestamp (received_at, due_at, visited_at
-    or closed_at, in Asia/Shanghai local time). as_of = least(period end, newest updated_at
-    loaded). Cases with status 不予受理 count only in case_count.
+    Shape: each case is placed in a period by one timestamp per indicator family (its anchor:
+    received_at, due_at, closed_at or visited_at, in Asia/Shanghai local time); the flags of a
+    case are evaluated against that period's as_of = least(period end, newest updated_at
+    loaded); each case counts once in each of its scopes (all, its channel, street and unit);
+    every (grain, period) between the first and the last anchored day gets a row for every
+    scope seen, with 0 / 0 where nothing is anchored (so a quiet channel on a quiet day reads
+    0 / 0 and null, not "missing").
+
+    vars: dispatch_limit_hours (24), and — to restrict the output, e.g. in unit tests —
+    case_indicator_grains, case_indicator_scopes, case_indicators (all by default).
 -#}
+{%- set grains = var('case_indicator_grains', ['day', 'week', 'month', 'year']) -%}
+{%- set scope_kinds = var('case_indicator_scopes', ['all', 'channel', 'street', 'handling_unit']) -%}
+{%- set indicators = var('case_indicators', [
+    'case_count', 'dispatch_timely_rate', 'ontime_close_rate', 'urge_rate', 'satisfaction_rate',
+    'bizenv_ontime_close_rate', 'key_supervision_done_rate', 'close_rate', 'visit_rate']) -%}
+{%- set limit_seconds = (var('dispatch_limit_hours', 24) | float * 3600) | int -%}
+{#- the year grain is always computed: satisfaction_rate's target needs the previous years -#}
+{%- set computed_grains = grains if 'year' in grains else grains + ['year'] -%}
+{%- set scope_list = "'" ~ scope_kinds | join("', '") ~ "'" -%}
+
 with
 
 cases as (
@@ -17,172 +37,387 @@ targets as (
 ),
 
 loaded as (
+    -- the newest updated_at loaded: no figure knows anything later than this
     select max(updated_at) as loaded_until from cases
 ),
 
-scoped as (
+judged as (
+    -- 不予受理 counts in case_count (anchored on received_at) and nowhere else
     select
-        cases.*,
-        scope
+        *,
+        coalesce(status = '不予受理', false) as rejected
     from cases
-    cross join unnest([
-        'all',
-        'channel:' || cases.channel,
-        'street:' || cases.street,
-        'handling_unit:' || cases.handling_unit
-    ]) as scopes (scope)
-    where scope is not null
+),
+
+anchored as (
+    select
+        *,
+        'received' as anchor,
+        received_at as anchor_at
+    from judged
+    union all
+    select
+        *,
+        'due' as anchor,
+        due_at as anchor_at
+    from judged
+    where due_at is not null and not rejected
+    union all
+    select
+        *,
+        'closed' as anchor,
+        closed_at as anchor_at
+    from judged
+    where closed_at is not null and not rejected
+    union all
+    select
+        *,
+        'visited' as anchor,
+        visited_at as anchor_at
+    from judged
+    where visited_at is not null and not rejected
 ),
 
 anchors as (
-    -- one row per (case, scope, indicator family): the timestamp that places it in a period
-    select *, 'received' as anchor, received_at as anchor_at from scoped
-    union all
-    select *, 'due' as anchor, due_at as anchor_at from scoped where due_at is not null
-    union all
-    select *, 'visited' as anchor, visited_at as anchor_at from scoped where visited_at is not null
-    union all
-    select *, 'closed' as anchor, closed_at as anchor_at from scoped where closed_at is not null
+    select
+        *,
+        cast(timezone('Asia/Shanghai', anchor_at) as date) as anchor_date
+    from anchored
+),
+
+grains as (
+    select unnest([{{ "'" ~ computed_grains | join("', '") ~ "'" }}]) as grain
+),
+
+days as (
+    select cast(unnest(generate_series(min(anchor_date), max(anchor_date), interval 1 day)) as date) as local_day
+    from anchors
+),
+
+day_periods as (
+    -- each day and the period it falls in, per grain (weeks are ISO: Monday to Sunday)
+    select
+        days.local_day,
+        grains.grain,
+        cast(date_trunc(grains.grain, days.local_day) as date) as period_start
+    from days
+    cross join grains
 ),
 
 periods as (
-    select
-        anchors.*,
+    select distinct
         grain,
-        date_trunc(grain, timezone('Asia/Shanghai', anchor_at)) as period_start_local
-    from anchors
-    cross join unnest(['day', 'week', 'month', 'year']) as grains (grain)
+        period_start
+    from day_periods
 ),
 
-bounded as (
+period_bounds as (
     select
-        periods.*,
+        grain,
+        period_start,
         case grain
-            when 'day' then strftime(period_start_local, '%Y-%m-%d')
-            when 'week' then strftime(period_start_local, '%G-W%V')
-            when 'month' then strftime(period_start_local, '%Y-%m')
-            else strftime(period_start_local, '%Y')
+            when 'day' then strftime(period_start, '%Y-%m-%d')
+            when 'week' then strftime(period_start, '%G-W%V')
+            when 'month' then strftime(period_start, '%Y-%m')
+            else strftime(period_start, '%Y')
         end as period,
-        period_start_local + case grain
+        cast(period_start + case grain
             when 'day' then interval 1 day
             when 'week' then interval 7 day
             when 'month' then interval 1 month
             else interval 1 year
-        end as period_end_local,
-        least(
-            timezone('Asia/Shanghai', period_start_local + case grain
-                when 'day' then interval 1 day
-                when 'week' then interval 7 day
-                when 'month' then interval 1 month
-                else interval 1 year
-            end),
-            (select loaded_until from loaded)
-        ) as as_of,
-        status = '不予受理' as is_rejected
+        end as date) as period_end
     from periods
 ),
 
-flags as (
-    -- per indicator: is the case in the denominator (d_) and in the numerator (n_)
+period_as_of as (
     select
-        *,
-        -- ontime family: due in P, and closed by as_of or already due by as_of
-        (closed_at <= as_of or due_at <= as_of) as d_ontime,
-        (closed_at <= as_of or due_at <= as_of) and closed_at <= due_at as n_ontime,
-        -- dispatch: dispatched by as_of, or the dispatch limit has passed by as_of
-        (
-            dispatched_at <= as_of
-            or received_at + interval {{ var('dispatch_limit_hours', 24) }} hour <= as_of
+        period_bounds.*,
+        least(
+            timezone('Asia/Shanghai', cast(period_bounds.period_end as timestamp)),
+            (select loaded.loaded_until from loaded)
+        ) as as_of
+    from period_bounds
+),
+
+placed as (
+    select
+        anchors.*,
+        period_as_of.grain,
+        period_as_of.period_start,
+        period_as_of.as_of
+    from anchors
+    inner join day_periods on anchors.anchor_date = day_periods.local_day
+    inner join period_as_of
+        on
+            day_periods.grain = period_as_of.grain
+            and day_periods.period_start = period_as_of.period_start
+),
+
+flags as (
+    -- per case and period: is it in the denominator (d) / numerator (n) of each indicator
+    select
+        grain,
+        period_start,
+        channel,
+        street,
+        handling_unit,
+        anchor = 'received' as n_case_count,
+        -- dispatch_timely_rate: received in P; dispatched by as_of, or the dispatch limit
+        -- (received_at + limit) reached by as_of; on time when dispatched_at <= received_at + limit
+        anchor = 'received' and not rejected and (
+            coalesce(dispatched_at <= as_of, false)
+            or received_at + to_seconds({{ limit_seconds }}) <= as_of
         ) as d_dispatch,
-        dispatched_at <= as_of
-        and dispatched_at <= received_at + interval {{ var('dispatch_limit_hours', 24) }} hour as n_dispatch,
-        -- urge: due by as_of and not closed by the deadline (应催办)
-        due_at <= as_of and (closed_at is null or closed_at > due_at) as d_urge,
-        satisfaction in ('满意', '基本满意', '不满意') and visited_at <= as_of as d_satisfaction,
-        satisfaction in ('满意', '基本满意') and visited_at <= as_of as n_satisfaction
-    from bounded
+        coalesce(dispatched_at <= received_at + to_seconds({{ limit_seconds }}), false) as dispatched_in_time,
+        -- the ontime family: due in P; closed by as_of, or due by as_of
+        anchor = 'due' and (coalesce(closed_at <= as_of, false) or due_at <= as_of) as d_ontime,
+        coalesce(closed_at <= due_at, false) as closed_in_time,
+        -- urge_rate: due in P, due by as_of and not closed by due_at (应催办); urged at least once
+        anchor = 'due' and due_at <= as_of and not coalesce(closed_at <= due_at, false) as d_urge,
+        coalesce(urge_count >= 1, false) as was_urged,
+        coalesce(is_business_env, false) as is_business_env,
+        coalesce(is_key_supervision, false) as is_key_supervision,
+        -- satisfaction_rate: visited in P (and by as_of) with an answer (未接通 is no answer)
+        anchor = 'visited' and visited_at <= as_of
+        and coalesce(satisfaction in ('满意', '基本满意', '不满意'), false) as d_satisfaction,
+        coalesce(satisfaction in ('满意', '基本满意'), false) as satisfied,
+        -- close_rate: received in P (not 不予受理); closed by as_of
+        anchor = 'received' and not rejected as d_close,
+        coalesce(closed_at <= as_of, false) as closed_by_as_of,
+        -- visit_rate: closed in P (and by as_of); visited by as_of
+        anchor = 'closed' and closed_at <= as_of as d_visit,
+        coalesce(visited_at <= as_of, false) as visited_by_as_of
+    from placed
+),
+
+scoped as (
+    -- one row per case, period and scope it may count in
+    select
+        flags.*,
+        unnest([
+            'all',
+            'channel:' || flags.channel,
+            'street:' || flags.street,
+            'handling_unit:' || flags.handling_unit
+        ]) as scope
+    from flags
 ),
 
 measured as (
     select
-        grain, period, scope,
-        cast(period_start_local as date) as period_start,
-        cast(period_end_local as date) as period_end,
-        max(as_of) as as_of,
-        -- case_count: every case received in P, 不予受理 included
-        count(*) filter (where anchor = 'received') as case_count,
-        count(*) filter (where anchor = 'received' and not is_rejected and d_dispatch) as dispatch_d,
-        count(*) filter (where anchor = 'received' and not is_rejected and n_dispatch) as dispatch_n,
-        count(*) filter (where anchor = 'due' and not is_rejected and d_ontime) as ontime_d,
-        count(*) filter (where anchor = 'due' and not is_rejected and n_ontime) as ontime_n,
-        count(*) filter (where anchor = 'due' and not is_rejected and d_urge) as urge_d,
-        count(*) filter (where anchor = 'due' and not is_rejected and d_urge and urge_count >= 1) as urge_n,
-        count(*) filter (where anchor = 'visited' and not is_rejected and d_satisfaction) as satisfaction_d,
-        count(*) filter (where anchor = 'visited' and not is_rejected and n_satisfaction) as satisfaction_n,
-        count(*) filter (where anchor = 'due' and not is_rejected and is_business_env and d_ontime) as bizenv_d,
-        count(*) filter (where anchor = 'due' and not is_rejected and is_business_env and n_ontime) as bizenv_n,
-        count(*) filter (where anchor = 'due' and not is_rejected and is_key_supervision and d_ontime) as keysup_d,
-        count(*) filter (where anchor = 'due' and not is_rejected and is_key_supervision and n_ontime) as keysup_n,
-        count(*) filter (where anchor = 'received' and not is_rejected) as close_d,
-        count(*) filter (where anchor = 'received' and not is_rejected and closed_at <= as_of) as close_n,
-        count(*) filter (where anchor = 'closed' and not is_rejected) as visit_d,
-        count(*) filter (where anchor = 'closed' and not is_rejected and visited_at <= as_of) as visit_n
-    from flags
-    group by all
+        grain,
+        period_start,
+        scope,
+        count_if(n_case_count) as case_count,
+        count_if(d_dispatch) as dispatch_d,
+        count_if(d_dispatch and dispatched_in_time) as dispatch_n,
+        count_if(d_ontime) as ontime_d,
+        count_if(d_ontime and closed_in_time) as ontime_n,
+        count_if(d_urge) as urge_d,
+        count_if(d_urge and was_urged) as urge_n,
+        count_if(d_satisfaction) as satisfaction_d,
+        count_if(d_satisfaction and satisfied) as satisfaction_n,
+        count_if(d_ontime and is_business_env) as bizenv_d,
+        count_if(d_ontime and is_business_env and closed_in_time) as bizenv_n,
+        count_if(d_ontime and is_key_supervision) as keysup_d,
+        count_if(d_ontime and is_key_supervision and closed_in_time) as keysup_n,
+        count_if(d_close) as close_d,
+        count_if(d_close and closed_by_as_of) as close_n,
+        count_if(d_visit) as visit_d,
+        count_if(d_visit and visited_by_as_of) as visit_n
+    from scoped
+    where scope is not null and split_part(scope, ':', 1) in ({{ scope_list }})
+    group by grain, period_start, scope
+),
+
+case_scopes as (
+    select
+        unnest([
+            'all',
+            'channel:' || channel,
+            'street:' || street,
+            'handling_unit:' || handling_unit
+        ]) as scope
+    from cases
+),
+
+scopes as (
+    -- every scope seen in the cases: each gets a row in every period, 0 / 0 when empty
+    select distinct scope
+    from case_scopes
+    where scope is not null and split_part(scope, ':', 1) in ({{ scope_list }})
+),
+
+dense as (
+    select
+        period_as_of.grain,
+        period_as_of.period,
+        scopes.scope,
+        period_as_of.period_start,
+        period_as_of.period_end,
+        period_as_of.as_of,
+        coalesce(measured.case_count, 0) as case_count,
+        coalesce(measured.dispatch_d, 0) as dispatch_d,
+        coalesce(measured.dispatch_n, 0) as dispatch_n,
+        coalesce(measured.ontime_d, 0) as ontime_d,
+        coalesce(measured.ontime_n, 0) as ontime_n,
+        coalesce(measured.urge_d, 0) as urge_d,
+        coalesce(measured.urge_n, 0) as urge_n,
+        coalesce(measured.satisfaction_d, 0) as satisfaction_d,
+        coalesce(measured.satisfaction_n, 0) as satisfaction_n,
+        coalesce(measured.bizenv_d, 0) as bizenv_d,
+        coalesce(measured.bizenv_n, 0) as bizenv_n,
+        coalesce(measured.keysup_d, 0) as keysup_d,
+        coalesce(measured.keysup_n, 0) as keysup_n,
+        coalesce(measured.close_d, 0) as close_d,
+        coalesce(measured.close_n, 0) as close_n,
+        coalesce(measured.visit_d, 0) as visit_d,
+        coalesce(measured.visit_n, 0) as visit_n
+    from period_as_of
+    cross join scopes
+    left join measured
+        on
+            period_as_of.grain = measured.grain
+            and period_as_of.period_start = measured.period_start
+            and scopes.scope = measured.scope
+),
+
+measures as (
+    select
+        grain,
+        period,
+        scope,
+        period_start,
+        period_end,
+        as_of,
+        unnest([
+            { 'indicator': 'case_count', 'numerator': case_count, 'denominator': null },
+            { 'indicator': 'dispatch_timely_rate', 'numerator': dispatch_n, 'denominator': dispatch_d },
+            { 'indicator': 'ontime_close_rate', 'numerator': ontime_n, 'denominator': ontime_d },
+            { 'indicator': 'urge_rate', 'numerator': urge_n, 'denominator': urge_d },
+            { 'indicator': 'satisfaction_rate', 'numerator': satisfaction_n, 'denominator': satisfaction_d },
+            { 'indicator': 'bizenv_ontime_close_rate', 'numerator': bizenv_n, 'denominator': bizenv_d },
+            { 'indicator': 'key_supervision_done_rate', 'numerator': keysup_n, 'denominator': keysup_d },
+            { 'indicator': 'close_rate', 'numerator': close_n, 'denominator': close_d },
+            { 'indicator': 'visit_rate', 'numerator': visit_n, 'denominator': visit_d }
+        ]) as measure
+    from dense
 ),
 
 unpivoted as (
-    select grain, period, scope, period_start, period_end, as_of, indicator, numerator, denominator
-    from measured
-    cross join lateral (
-        values
-        ('case_count', case_count, null),
-        ('dispatch_timely_rate', dispatch_n, dispatch_d),
-        ('ontime_close_rate', ontime_n, ontime_d),
-        ('urge_rate', urge_n, urge_d),
-        ('satisfaction_rate', satisfaction_n, satisfaction_d),
-        ('bizenv_ontime_close_rate', bizenv_n, bizenv_d),
-        ('key_supervision_done_rate', keysup_n, keysup_d),
-        ('close_rate', close_n, close_d),
-        ('visit_rate', visit_n, visit_d)
-    ) as v (indicator, numerator, denominator)
+    select
+        grain,
+        period,
+        scope,
+        period_start,
+        period_end,
+        as_of,
+        struct_extract(measure, 'indicator') as indicator,
+        struct_extract(measure, 'numerator') as numerator,
+        struct_extract(measure, 'denominator') as denominator
+    from measures
+),
+
+valued as (
+    select
+        *,
+        case
+            when indicator = 'case_count' then cast(numerator as double)
+            when denominator > 0 then numerator / denominator
+        end as value -- noqa: RF04
+    from unpivoted
+),
+
+period_years as (
+    select distinct cast(left(period, 4) as integer) as period_year
+    from period_as_of
+),
+
+target_years as (
+    -- the seed's target of each indicator for each year: the row with the latest
+    -- valid_from_year <= the year (a week belongs to the year of its ISO label, 2025-W01)
+    select
+        seed.indicator,
+        period_years.period_year,
+        arg_max(seed.target, seed.valid_from_year) as target, -- noqa: RF04
+        arg_max(seed.direction, seed.valid_from_year) as direction
+    from targets as seed
+    inner join period_years on seed.valid_from_year <= period_years.period_year
+    group by seed.indicator, period_years.period_year
+),
+
+satisfaction_years as (
+    select
+        scope,
+        cast(period as integer) as period_year,
+        case when satisfaction_d > 0 then satisfaction_n / satisfaction_d end as rate
+    from dense
+    where grain = 'year'
+),
+
+satisfaction_history as (
+    -- satisfaction_rate's target is also >= the average of the previous three years' rates:
+    -- the years among Y-3 .. Y-1 that have a rate (same scope)
+    select
+        later.scope,
+        later.period_year,
+        avg(earlier.rate) as previous_years_average
+    from satisfaction_years as later
+    inner join satisfaction_years as earlier
+        on
+            later.scope = earlier.scope
+            and earlier.period_year between later.period_year - 3 and later.period_year - 1
+    where earlier.rate is not null
+    group by later.scope, later.period_year
+),
+
+targeted as (
+    select
+        valued.*,
+        target_years.direction,
+        case
+            when valued.indicator = 'satisfaction_rate' and history.previous_years_average is not null
+                then greatest(cast(target_years.target as double), history.previous_years_average)
+            else cast(target_years.target as double)
+        end as target_exact
+    from valued
+    left join target_years
+        on
+            valued.indicator = target_years.indicator
+            and cast(left(valued.period, 4) as integer) = target_years.period_year
+    left join satisfaction_history as history
+        on
+            valued.indicator = 'satisfaction_rate'
+            and valued.scope = history.scope
+            and cast(left(valued.period, 4) as integer) = history.period_year
 ),
 
 final as (
     select
-        unpivoted.indicator,
-        unpivoted.grain,
-        unpivoted.period,
-        unpivoted.scope,
-        unpivoted.period_start,
-        unpivoted.period_end,
-        unpivoted.as_of,
+        indicator,
+        grain,
+        period,
+        scope,
+        period_start,
+        period_end,
+        as_of,
         'count' as numerator_unit,
-        case when unpivoted.indicator != 'case_count' then 'count' end as denominator_unit,
-        cast(unpivoted.numerator as decimal(18, 2)) as numerator,
-        cast(unpivoted.denominator as decimal(18, 2)) as denominator,
+        case when indicator != 'case_count' then 'count' end as denominator_unit,
+        cast(numerator as decimal(18, 2)) as numerator,
+        cast(denominator as decimal(18, 2)) as denominator,
+        value, -- noqa: RF04
+        cast(target_exact as decimal(6, 4)) as target, -- noqa: RF04
+        direction,
         case
-            when unpivoted.indicator = 'case_count' then cast(unpivoted.numerator as double)
-            when unpivoted.denominator > 0 then unpivoted.numerator / unpivoted.denominator
-        end as value,
-        t.target,
-        t.direction
-    from unpivoted
-    left join targets as t
-        on
-            unpivoted.indicator = t.indicator
-            and t.valid_from_year <= year(unpivoted.period_start)
-    qualify row_number() over (
-        partition by unpivoted.indicator, unpivoted.grain, unpivoted.period, unpivoted.scope
-        order by t.valid_from_year desc nulls last
-    ) = 1
+            when value is null or target_exact is null then null
+            when direction = 'ge' then value >= target_exact
+            else value <= target_exact
+        end as met
+    from targeted
+    where
+        grain in ({{ "'" ~ grains | join("', '") ~ "'" }})
+        and indicator in ({{ "'" ~ indicators | join("', '") ~ "'" }})
 )
 
-select
-    *,
-    case
-        when value is null or target is null then null
-        when direction = 'ge' then value >= target
-        else value <= target
-    end as met
-from final
+select * from final

@@ -14,23 +14,23 @@ typed as (
         case_id,
         channel,
         case_type,
-        category,
-        district,
-        street,
-        community,
-        grid_id,
-        handling_unit,
+        nullif(trim(category), '') as category,
+        nullif(trim(district), '') as district,
+        nullif(trim(street), '') as street,
+        nullif(trim(community), '') as community,
+        nullif(trim(grid_id), '') as grid_id,
+        nullif(trim(handling_unit), '') as handling_unit,
         status,
         cast(received_at as timestamptz) as received_at,
-        cast(dispatched_at as timestamptz) as dispatched_at,
-        cast(due_at as timestamptz) as due_at,
-        cast(closed_at as timestamptz) as closed_at,
-        cast(visited_at as timestamptz) as visited_at,
+        cast(nullif(dispatched_at, '') as timestamptz) as dispatched_at,
+        cast(nullif(due_at, '') as timestamptz) as due_at,
+        cast(nullif(closed_at, '') as timestamptz) as closed_at,
+        cast(nullif(visited_at, '') as timestamptz) as visited_at,
         cast(updated_at as timestamptz) as updated_at,
-        coalesce(cast(urge_count as integer), 0) as urge_count,
-        coalesce(cast(is_business_env as boolean), false) as is_business_env,
-        coalesce(cast(is_key_supervision as boolean), false) as is_key_supervision,
-        satisfaction,
+        coalesce(cast(nullif(urge_count, '') as integer), 0) as urge_count,
+        {{ case_flag('is_business_env') }} as is_business_env,
+        {{ case_flag('is_key_supervision') }} as is_key_supervision,
+        nullif(satisfaction, '') as satisfaction,
         regexp_replace(
             regexp_replace(
                 replace(content, coalesce(nullif(citizen_name, ''), chr(0)), '**'),
@@ -45,9 +45,13 @@ typed as (
 ),
 
 deduplicated as (
+    -- exact duplicates (same case_id and updated_at, e.g. the same version in an API landing and
+    -- in an archive file): the first by (batch, row) wins, as in pipeline/imports.py's
+    -- accounting; API batches ('api/...') sort before files ('file/...'). Load order and load
+    -- time do not matter, so a fresh warehouse and a long-lived one agree.
     select *
     from typed
-    qualify row_number() over (partition by case_id, updated_at order by _loaded_at desc, _batch, _row) = 1
+    qualify row_number() over (partition by case_id, updated_at order by _batch, _row) = 1
 )
 
 select * from deduplicated
