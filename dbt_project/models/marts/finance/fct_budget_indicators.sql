@@ -1,0 +1,236 @@
+{#-
+    The budget indicators of indicators.md at month and year grain, for the scopes all,
+    project:<code>, function:<类|款|项>, economic:<类|款> and expense_type:<x>. This is the
+    only place their logic lives; the rows have the shape of marts.fct_indicators.
+
+    - budget_execution_rate = executed year to date (net payments of the fiscal year dated
+      before the end of P) / adjusted budget in force at the end of P (yuan / yuan).
+    - time_progress = days from 1 January to the end of P / days in the fiscal year (days).
+    - execution_gap = budget_execution_rate − time_progress, carried as
+      numerator = executed − adjusted budget × time_progress (yuan ahead (+) or behind (−)
+      the 序时进度, to the fen, half up) and denominator = adjusted budget (yuan);
+      value is the exact difference of the two rates.
+    - cost_per_case = executed year to date (yuan) / cases received (every status, as
+      case_count) from 1 January to the end of P (count).
+
+    as_of = least(end of P, the newest updated_at loaded in the warehouse: cases, budget lines
+    or payments). A month has a row once it has begun by then. The budget_execution_rate
+    target (100% by year end) applies at year grain only; a month is judged by its gap.
+-#}
+with
+
+spend as (
+    select * from {{ ref('fct_spend') }}
+),
+
+budget_lines as (
+    select * from {{ ref('fct_budget_lines') }}
+),
+
+payments as (
+    select * from {{ ref('fct_payments') }}
+),
+
+cases as (
+    select * from {{ ref('fct_cases') }}
+),
+
+targets as (
+    select * from {{ ref('indicator_targets') }}
+),
+
+loaded as (
+    select
+        greatest(
+            (select max(updated_at) from payments),
+            (select max(updated_at) from budget_lines),
+            (select max(updated_at) from cases)
+        ) as loaded_until
+),
+
+scoped as (
+    select
+        spend.fiscal_year,
+        spend.month,
+        spend.adjusted_budget,
+        spend.executed_ytd,
+        scopes.scope
+    from spend
+    cross join unnest(list_distinct([
+        'all',
+        'project:' || spend.project_code,
+        'function:' || spend.function_class_code,
+        'function:' || spend.function_section_code,
+        'function:' || spend.function_code,
+        'economic:' || spend.economic_class_code,
+        'economic:' || spend.economic_code,
+        'expense_type:' || spend.expense_type
+    ])) as scopes (scope)
+),
+
+monthly as (
+    select
+        fiscal_year,
+        'month' as grain,
+        strftime(make_date(fiscal_year, month, 1), '%Y-%m') as period,
+        scope,
+        make_date(fiscal_year, month, 1) as period_start,
+        cast(make_date(fiscal_year, month, 1) + interval 1 month as date) as period_end,
+        sum(adjusted_budget) as budget,
+        sum(executed_ytd) as executed
+    from scoped
+    group by all
+),
+
+yearly as (
+    select
+        fiscal_year,
+        'year' as grain,
+        cast(fiscal_year as varchar) as period,
+        scope,
+        make_date(fiscal_year, 1, 1) as period_start,
+        make_date(fiscal_year + 1, 1, 1) as period_end,
+        sum(adjusted_budget) as budget,
+        sum(executed_ytd) as executed
+    from scoped
+    where month = 12
+    group by all
+),
+
+periods as (
+    select * from monthly
+    union all
+    select * from yearly
+),
+
+bounded as (
+    select
+        periods.*,
+        least(timezone('Asia/Shanghai', cast(periods.period_end as timestamp)), loaded.loaded_until) as as_of,
+        datediff('day', make_date(periods.fiscal_year, 1, 1), periods.period_end) as elapsed_days,
+        datediff('day', make_date(periods.fiscal_year, 1, 1), make_date(periods.fiscal_year + 1, 1, 1))
+            as year_days
+    from periods
+    cross join loaded
+    where timezone('Asia/Shanghai', cast(periods.period_start as timestamp)) < loaded.loaded_until
+),
+
+received_by_day as (
+    select
+        received_date,
+        count(*) as received
+    from cases
+    group by received_date
+),
+
+period_ends as (
+    select distinct
+        fiscal_year,
+        period_end
+    from bounded
+),
+
+cases_ytd as (
+    select
+        p.fiscal_year,
+        p.period_end,
+        coalesce(sum(r.received), 0) as received_ytd
+    from period_ends as p
+    left join received_by_day as r
+        on
+            make_date(p.fiscal_year, 1, 1) <= r.received_date
+            and p.period_end > r.received_date
+    group by all
+),
+
+measured as (
+    select
+        bounded.*,
+        cases_ytd.received_ytd,
+        -- the adjusted budget pro rata to the days elapsed, in whole fen rounded half up
+        cast(
+            (cast(bounded.budget * 100 as hugeint) * bounded.elapsed_days * 2 + bounded.year_days)
+            // (2 * bounded.year_days) as hugeint
+        ) * 0.01 as budget_to_date
+    from bounded
+    left join cases_ytd
+        on
+            bounded.fiscal_year = cases_ytd.fiscal_year
+            and bounded.period_end = cases_ytd.period_end
+),
+
+unpivoted as (
+    select
+        measured.grain,
+        measured.period,
+        measured.scope,
+        measured.period_start,
+        measured.period_end,
+        measured.as_of,
+        v.indicator,
+        v.numerator_unit,
+        v.denominator_unit,
+        v.numerator,
+        v.denominator,
+        v.ratio
+    from measured
+    cross join lateral (
+        values
+        (
+            'budget_execution_rate', 'yuan', 'yuan', measured.executed, measured.budget,
+            case when measured.budget > 0 then measured.executed / measured.budget end
+        ),
+        (
+            'time_progress', 'days', 'days', measured.elapsed_days, measured.year_days,
+            measured.elapsed_days / measured.year_days
+        ),
+        (
+            'execution_gap', 'yuan', 'yuan', measured.executed - measured.budget_to_date, measured.budget,
+            case
+                when measured.budget > 0
+                    then measured.executed / measured.budget - measured.elapsed_days / measured.year_days
+            end
+        ),
+        (
+            'cost_per_case', 'yuan', 'count', measured.executed, measured.received_ytd,
+            case when measured.received_ytd > 0 then measured.executed / measured.received_ytd end
+        )
+    ) as v (indicator, numerator_unit, denominator_unit, numerator, denominator, ratio)
+),
+
+final as (
+    select
+        unpivoted.indicator,
+        unpivoted.grain,
+        unpivoted.period,
+        unpivoted.scope,
+        unpivoted.period_start,
+        unpivoted.period_end,
+        unpivoted.as_of,
+        unpivoted.numerator_unit,
+        unpivoted.denominator_unit,
+        cast(unpivoted.numerator as decimal(18, 2)) as numerator,
+        cast(unpivoted.denominator as decimal(18, 2)) as denominator,
+        cast(unpivoted.ratio as double) as value,  -- noqa: RF04 (the fct_indicators column)
+        t.target,
+        t.direction
+    from unpivoted
+    left join targets as t
+        on
+            unpivoted.indicator = t.indicator
+            and unpivoted.grain = 'year'
+            and t.valid_from_year <= year(unpivoted.period_start)
+    qualify row_number() over (
+        partition by unpivoted.indicator, unpivoted.grain, unpivoted.period, unpivoted.scope
+        order by t.valid_from_year desc nulls last
+    ) = 1
+)
+
+select
+    *,
+    case
+        when value is null or target is null then null
+        when direction = 'ge' then value >= target
+        else value <= target
+    end as met
+from final
