@@ -32,7 +32,15 @@ def recipients(group: str, name: str) -> list[str]:
     return list(config[group][name])
 
 
-def build_message(subject: str, html: str, to: list[str], attachments: list[Path] = ()) -> EmailMessage:
+def build_message(
+    subject: str,
+    html: str,
+    to: list[str],
+    attachments: list[Path] = (),
+    inline: dict[str, bytes] | None = None,
+) -> EmailMessage:
+    """An HTML message; `inline` maps Content-IDs (referenced as ``cid:<id>`` in the HTML) to PNG
+    images carried in a multipart/related part beside the HTML (what mail clients show inline)."""
     s = get_settings()
     msg = EmailMessage()
     msg["Subject"] = subject
@@ -42,6 +50,17 @@ def build_message(subject: str, html: str, to: list[str], attachments: list[Path
     msg["Message-ID"] = make_msgid(domain="minhu.local")
     msg.set_content("本邮件为 HTML 格式，请使用支持 HTML 的邮件客户端查看。")
     msg.add_alternative(html, subtype="html")
+    if inline:
+        html_part = msg.get_body(("html",))
+        for cid, png in inline.items():
+            html_part.add_related(
+                png,
+                maintype="image",
+                subtype="png",
+                cid=f"<{cid}>",
+                disposition="inline",
+                filename=f"{cid.split('@')[0]}.png",
+            )
     for path in attachments:
         maintype, subtype = MIME.get(path.suffix, ("application", "octet-stream"))
         msg.add_attachment(path.read_bytes(), maintype=maintype, subtype=subtype, filename=path.name)
