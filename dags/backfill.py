@@ -3,7 +3,7 @@
 
 Triggered by hand with `{"start": "2024-01-01", "end": "2024-12-31"}`. Extraction runs one task
 per month of the range (a task per day would cost more in scheduling than in work); then one
-build of the warehouse with every landed window, one quality gate, one publish. A backfill sends
+build of the warehouse with every landed window, one quality gate, the docs, one publish. A backfill sends
 no reports. Same steps from the shell: `minhu backfill --start 2024-01-01 --end 2024-12-31`.
 """
 
@@ -55,11 +55,17 @@ def backfill():
         dates = [d for a, b in chunks for d in date_range(parse_date(a), parse_date(b))]
         steps.build(dates)
 
-    @task(retries=0)
+    @task(retries=0, on_failure_callback=[])  # the gate alerts the data engineers itself
     def gate() -> None:
         from pipeline import nightly as steps
 
         steps.gate()
+
+    @task
+    def docs() -> None:
+        from pipeline import nightly as steps
+
+        steps.data_docs()
 
     @task
     def publish() -> None:
@@ -68,7 +74,7 @@ def backfill():
         steps.publish()
 
     landed = extract.expand(chunk=months())
-    build(landed) >> gate() >> publish()
+    build(landed) >> gate() >> docs() >> publish()
 
 
 backfill()

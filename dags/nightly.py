@@ -7,9 +7,11 @@ Every day at 02:00 Asia/Shanghai, for the previous business date:
    land the records immutably under `$MINHU_HOME/raw/`, reconcile with `/count`;
 2. **build** — load the landings into a copy of the warehouse and run `dbt build` on it;
 3. **gate** — the Great Expectations suites audit the build; a failed error-level expectation
-   stops the run here and alerts the data engineers;
-4. **publish** — the audited build atomically replaces the published warehouse;
-5. **report** — the 日报 (sent once per date; re-running does not send again).
+   stops the run here and alerts the data engineers, naming the expectations (that alert is
+   the gate's own: the generic task-failure email is off for this task, so it is not sent twice);
+4. **docs** — the dbt docs of the build beside the GX Data Docs under `reports/quality/`;
+5. **publish** — the audited build atomically replaces the published warehouse;
+6. **report** — the 日报 (sent once per date; re-running does not send again).
 
 A manual run names its date: `airflow dags test nightly -c '{"business_date": "2024-03-01"}'`.
 The same steps run from the shell: `minhu run --date 2024-03-01`.
@@ -59,11 +61,18 @@ def nightly():
         steps.build([parse_date(business_date)])
         return business_date
 
-    @task(retries=0)
+    @task(retries=0, on_failure_callback=[])
     def gate(business_date: str) -> str:
         from pipeline import nightly as steps
 
         steps.gate()
+        return business_date
+
+    @task
+    def docs(business_date: str) -> str:
+        from pipeline import nightly as steps
+
+        steps.data_docs()
         return business_date
 
     @task
@@ -80,7 +89,7 @@ def nightly():
 
         steps.report(parse_date(business_date))
 
-    report(publish(gate(build(extract()))))
+    report(publish(docs(gate(build(extract())))))
 
 
 nightly()

@@ -75,12 +75,16 @@ def cmd_import(args) -> int:
     for r in results:
         if args.format == "json":
             _print_json(r)
+        elif "error" in r:
+            print(f"minhu: {r['error']}", file=sys.stderr)
+        elif "skipped" in r:
+            print(f"{r['file']}: skipped, {r['skipped']}")
         else:
             print(
                 f"{r['file']}: {r['rows']} rows, {r['loaded']} loaded, {r['superseded']} superseded, "
-                f"{r['quarantined']} quarantined"
+                f"{r['quarantined']} quarantined" + (f", {r['cases']} cases" if "cases" in r else "")
             )
-    return 0
+    return 1 if any("error" in r for r in results) else 0
 
 
 def cmd_indicators(args) -> int:
@@ -107,15 +111,18 @@ def cmd_indicators(args) -> int:
 
 
 def cmd_check(args) -> int:
-    from . import nightly
+    """The quality gate on the published warehouse: exit 1 naming the failed expectations."""
+    from . import nightly, quality
 
     s = get_settings()
     try:
         result = nightly.gate(s.warehouse_path, alert=False)
     except nightly.GateFailed as exc:
         print(exc.result.summary(), file=sys.stderr)
+        print(f"data docs: {quality.paths()['index']}", file=sys.stderr)
         return 1
     print(result.summary())
+    print(f"data docs: {quality.paths()['index']}")
     return 0
 
 
@@ -123,7 +130,9 @@ def cmd_report(args) -> int:
     from . import reporting
 
     out = reporting.report(args.kind, args.period, send=args.send, resend=args.resend)
-    if args.format == "json":
+    if args.format == "json" and args.kind == "selfeval":
+        _print_json(out["scopes"])  # the contract: [{scope, budget, executed, rate, score}, ...]
+    elif args.format == "json":
         _print_json(out)
     else:
         print(json.dumps(out, ensure_ascii=False, indent=2, default=str))

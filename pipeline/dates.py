@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import date, datetime, timedelta
 from typing import Any
 
@@ -55,3 +56,58 @@ def month_chunks(start: date, end: date) -> list[tuple[date, date]]:
         else:
             chunks.append((d, d))
     return chunks
+
+
+REPORT_KINDS = ("daily", "weekly", "monthly")
+_REPORT_PERIOD = {
+    "daily": re.compile(r"^\d{4}-\d{2}-\d{2}$"),
+    "weekly": re.compile(r"^\d{4}-W\d{2}$"),
+    "monthly": re.compile(r"^\d{4}-\d{2}$"),
+}
+
+
+def previous_report_period(kind: str, moment: datetime) -> str:
+    """The period a report run at `moment` covers, from its local (Asia/Shanghai) date:
+    daily → the day before ('2024-03-01'), weekly → the previous ISO week ('2024-W10'),
+    monthly → the previous month ('2024-03')."""
+    if moment.tzinfo is None:
+        raise ValueError(f"a report run's time must carry its offset: {moment!r}")
+    today = moment.astimezone(TZ).date()
+    if kind == "daily":
+        return (today - timedelta(days=1)).isoformat()
+    if kind == "weekly":
+        year, week, _ = (today - timedelta(days=7)).isocalendar()
+        return f"{year}-W{week:02d}"
+    if kind == "monthly":
+        last = today.replace(day=1) - timedelta(days=1)
+        return f"{last.year}-{last.month:02d}"
+    raise ValueError(f"unknown report kind {kind!r}: {', '.join(REPORT_KINDS)}")
+
+
+def report_period_from_context(kind: str, context: dict[str, Any]) -> str:
+    """The period an Airflow run of `report_<kind>` covers.
+
+    In order: ``dag_run.conf["period"]`` (or the DAG param ``period``), checked against the
+    kind's form; else the period before ``data_interval_end`` in Asia/Shanghai (a scheduled run
+    at 08:00 / Monday 09:00 / the 1st 09:00 covers the previous day / ISO week / month); else
+    before ``dag_run.run_after`` (manual runs in Airflow 3 have no data interval), else before
+    ``logical_date``.
+    """
+    if kind not in REPORT_KINDS:
+        raise ValueError(f"unknown report kind {kind!r}: {', '.join(REPORT_KINDS)}")
+    dag_run = context.get("dag_run")
+    conf = (getattr(dag_run, "conf", None) or {}) if dag_run else {}
+    params = context.get("params") or {}
+    explicit = conf.get("period") or params.get("period")
+    if explicit:
+        explicit = str(explicit).strip()
+        if not _REPORT_PERIOD[kind].match(explicit):
+            example = {"daily": "2024-03-01", "weekly": "2024-W10", "monthly": "2024-03"}[kind]
+            raise ValueError(f"conf period {explicit!r} is not a {kind} period (e.g. {example})")
+        return explicit
+    candidates = [context.get("data_interval_end"), getattr(dag_run, "run_after", None) if dag_run else None]
+    candidates.append(context.get("logical_date"))
+    for value in candidates:
+        if isinstance(value, datetime):
+            return previous_report_period(kind, value)
+    raise ValueError(f"cannot tell the period of this {kind} report run: pass conf {{'period': '...'}}")

@@ -8,12 +8,11 @@ sends no report, alerts the data engineers and raises.
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 import shutil
 from dataclasses import asdict
-from datetime import date, datetime
+from datetime import date
 from pathlib import Path
 
 from expectations.gate import GateResult, validate
@@ -21,10 +20,10 @@ from expectations.suites import all_suites
 from extract import land
 from extract.load import load_batch
 from minhu import warehouse
-from minhu.calendar import TZ
 from minhu.settings import get_settings
 from reports import daily, mail
 
+from . import quality
 from .transform import dbt
 
 log = logging.getLogger(__name__)
@@ -99,38 +98,48 @@ def build_existing() -> dict:
 
 
 def gate(path: Path | None = None, alert: bool = True) -> GateResult:
+    """Audit a warehouse file (the build by default) with every suite; raise GateFailed on an error.
+
+    Writes $MINHU_HOME/reports/quality/ (last_gate.json, index.html, the GX Data Docs under
+    gx/); a passing build also records the run in its audit.gate_runs. A failure emails the
+    data engineers (unless alert=False) naming the failed expectations.
+    """
     s = get_settings()
     path = path or s.build_warehouse_path
-    result = validate(path, all_suites())
-    out = s.reports_dir / "quality"
-    out.mkdir(parents=True, exist_ok=True)
-    (out / "last_gate.json").write_text(
-        json.dumps(
-            {
-                "checked_at": datetime.now(TZ).isoformat(),
-                "warehouse": str(path),
-                "passed": result.passed,
-                "outcomes": [asdict(o) for o in result.outcomes],
-            },
-            ensure_ascii=False,
-            indent=2,
-        ),
-        encoding="utf-8",
-    )
+    if not path.exists():
+        raise FileNotFoundError(f"nothing to audit: no warehouse at {path}")
+    result = validate(path, all_suites(), docs_dir=quality.gx_docs_dir())
+    target = "published" if path.resolve() == s.warehouse_path.resolve() else "build"
+    quality.record(result, path, target)
+    log.info("quality gate on %s in %.1f s: %s", path, result.seconds, result.summary())
     if not result.passed:
         if alert:
-            send_alert(result)
+            send_alert(result, path)
         raise GateFailed(result)
     return result
 
 
-def send_alert(result: GateResult) -> None:
+def send_alert(result: GateResult, path: Path | None = None) -> None:
+    """Email the data engineers the failed expectations; a failed send is logged, not raised."""
     to = mail.recipients("alerts", "data_engineers")
-    html = "<h3>minhu 质量门禁未通过，未发布数据，未发送报告</h3><pre>" + result.summary() + "</pre>"
+    subject, html = quality.alert_message(result, path or get_settings().build_warehouse_path)
     try:
-        mail.send(mail.build_message("【minhu】质量门禁未通过：数据未发布", html, to))
+        mail.send(mail.build_message(subject, html, to))
     except OSError as exc:  # the gate's failure is what matters; say the alert failed too
         log.error("could not send the quality alert: %s", exc)
+
+
+def data_docs(path: Path | None = None) -> dict:
+    """dbt docs of the audited build beside the GX Data Docs (reports/quality/dbt/).
+
+    Docs are a view, not data: a failure to render them is logged and publication goes on.
+    """
+    path = path or get_settings().build_warehouse_path
+    try:
+        return quality.dbt_docs(path)
+    except Exception as exc:  # noqa: BLE001
+        log.error("could not generate the dbt docs: %s", exc)
+        return {"dbt_docs": None, "error": str(exc).splitlines()[0]}
 
 
 def publish() -> dict:
@@ -152,6 +161,7 @@ def run(d: date, send_report: bool = True) -> dict:
     manifests = extract([d])
     built = build([d])
     result = gate()
+    data_docs()
     published = publish()
     rep = report(d, send=send_report)
     return {
@@ -172,6 +182,7 @@ def backfill(dates: list[date]) -> dict:
     manifests = extract(dates)
     built = build(dates)
     result = gate()
+    data_docs()
     published = publish()
     return {
         "dates": [dates[0].isoformat(), dates[-1].isoformat()],
