@@ -35,16 +35,7 @@ typed as (
 
 keyed as (
     select
-        concat_ws(
-            '|',
-            fiscal_year,
-            unit_code,
-            coalesce(project_code, ''),
-            function_code,
-            economic_code,
-            fund_source,
-            expense_type
-        ) as line_id,
+        {{ finance_line_id() }} as line_id,
         *
     from typed
 ),
