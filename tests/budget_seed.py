@@ -1,4 +1,4 @@
-"""Parser of the published 2024 department budget (../shared/seeds/qiaokou_grid_center_2024_budget.txt).
+"""Parser of the published 2024 department budget (tests/data/qiaokou_grid_center_2024_budget.txt, a copy of the public PDF text).
 
 The text was extracted from a PDF: table cells wrap over several lines and headers are scrambled,
 but every data row ends with its amounts (万元, two decimals). `parse()` returns the tables as
@@ -14,7 +14,7 @@ from decimal import Decimal
 from functools import lru_cache
 from pathlib import Path
 
-SEED = Path(__file__).resolve().parents[1].parent / "shared/seeds/qiaokou_grid_center_2024_budget.txt"
+SEED = Path(__file__).resolve().parent / "data/qiaokou_grid_center_2024_budget.txt"
 
 _FUND_COLUMNS = ("一般公共预算", "政府性基金预算", "国有资本经营预算")
 COLUMNS: dict[str, tuple[str, ...]] = {
