@@ -163,10 +163,12 @@ flags as (
         street,
         handling_unit,
         anchor = 'received' as n_case_count,
-        -- dispatch_timely_rate: received in P; dispatched by as_of, or the dispatch limit
-        -- (received_at + limit) reached by as_of; on time when dispatched_at <= received_at + limit
+        -- dispatch_timely_rate: received in P; dispatched (dispatched_at set in the latest
+        -- version loaded, even after as_of: a case received late on P's last day and dispatched
+        -- after P ends still counts in P), or the dispatch limit (received_at + limit) reached
+        -- by as_of; on time when dispatched_at <= received_at + limit
         anchor = 'received' and not rejected and (
-            coalesce(dispatched_at <= as_of, false)
+            dispatched_at is not null
             or received_at + to_seconds({{ limit_seconds }}) <= as_of
         ) as d_dispatch,
         coalesce(dispatched_at <= received_at + to_seconds({{ limit_seconds }}), false) as dispatched_in_time,
