@@ -10,10 +10,13 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
+from minhu import districts
+
 REPO_ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_PORT = 8765
 DEFAULT_SMTP_PORT = 8025
 DEFAULT_TOKEN = "minhu-local-token"
+DEFAULT_DISTRICT = "硚口区"  # MINHU_DISTRICT: any of Wuhan's districts (minhu.districts)
 
 
 def _env(name: str, default: str) -> str:
@@ -25,6 +28,8 @@ def _env(name: str, default: str) -> str:
 class Settings:
     home: Path
     district: str
+    centre_name: str  # MINHU_CENTRE_NAME, e.g. 江汉区社会管理网格化服务中心 (report titles, 绩效自评)
+    centre_short: str  # MINHU_CENTRE_SHORT, e.g. 江汉区网格中心 (the 【…】 of email subjects)
     source_port: int
     source_url: str
     source_token: str
@@ -84,15 +89,18 @@ class Settings:
 def get_settings() -> Settings:
     home = Path(_env("MINHU_HOME", str(Path.cwd() / "var"))).resolve()
     port = int(_env("MINHU_SOURCE_PORT", str(DEFAULT_PORT)))
+    district = districts.lookup(_env("MINHU_DISTRICT", DEFAULT_DISTRICT))  # UnknownDistrict: one line
     return Settings(
         home=home,
-        district=_env("MINHU_DISTRICT", "硚口区"),
+        district=district.name,
+        centre_name=_env("MINHU_CENTRE_NAME", f"{district.name}社会管理网格化服务中心"),
+        centre_short=_env("MINHU_CENTRE_SHORT", f"{district.name}网格中心"),
         source_port=port,
         source_url=_env("MINHU_SOURCE_URL", f"http://127.0.0.1:{port}").rstrip("/"),
         source_token=_env("MINHU_SOURCE_TOKEN", DEFAULT_TOKEN),
         smtp_host=_env("MINHU_SMTP_HOST", "127.0.0.1"),
         smtp_port=int(_env("MINHU_SMTP_PORT", str(DEFAULT_SMTP_PORT))),
-        mail_from=_env("MINHU_MAIL_FROM", "minhu@qiaokou-grid.local"),
+        mail_from=_env("MINHU_MAIL_FROM", f"minhu@{district.key}-grid.local"),
         http_timeout=float(_env("MINHU_HTTP_TIMEOUT", "30")),
         max_retry_after=float(_env("MINHU_MAX_RETRY_AFTER", "30")),
     )

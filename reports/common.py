@@ -45,7 +45,6 @@ from . import mail
 log = logging.getLogger(__name__)
 
 TEMPLATES = Path(__file__).parent / "templates"
-DISTRICT_SHORT = {"硚口区": "硚口区网格中心"}
 
 INDICATOR_NAMES = {
     "case_count": "受理量",
@@ -381,6 +380,11 @@ class Report:
         return subject(self.name, self.period.text)
 
     @property
+    def centre(self) -> str:
+        """The centre's full name (MINHU_CENTRE_NAME), above the report's title."""
+        return get_settings().centre_name
+
+    @property
     def tables(self) -> list[Table]:
         return [t for s in self.sections for t in s.tables]
 
@@ -390,8 +394,8 @@ class Report:
 
 
 def subject(name: str, period_text: str) -> str:
-    district = get_settings().district
-    return f"【{DISTRICT_SHORT.get(district, district + '网格中心')}】群众诉求{name} {period_text}"
+    """【<centre, short>】群众诉求<name> <period>: the centre of MINHU_DISTRICT (minhu.settings)."""
+    return f"【{get_settings().centre_short}】群众诉求{name} {period_text}"
 
 
 # --------------------------------------------------------------------------------------------

@@ -29,7 +29,9 @@ MIME = {
 
 def recipients(group: str, name: str) -> list[str]:
     config = tomllib.loads((get_settings().config_dir / "recipients.toml").read_text(encoding="utf-8"))
-    return list(config[group][name])
+    from .recipients import pick  # per district (MINHU_DISTRICT)
+
+    return pick(config, group, name)
 
 
 def build_message(

@@ -21,6 +21,7 @@ Output: HTML + XLSX under ``$MINHU_HOME/reports/selfeval/<year>/``; with ``send`
 
 from __future__ import annotations
 
+import logging
 import re
 import tomllib
 from dataclasses import dataclass, field
@@ -36,7 +37,6 @@ from . import mail
 from .common import ReportBlocked, gate_status, write_pdf
 
 TEMPLATES = Path(__file__).parent / "templates"
-DISTRICT_SHORT = {"硚口区": "硚口区网格中心"}
 CENT = Decimal("0.01")
 RATE_PLACES = Decimal("0.000001")
 # Qualitative achievement levels: the band of the weight (fractions) each may award.
@@ -262,12 +262,24 @@ def budget_rows(year: int) -> list[dict]:
 
 
 def department_name(year: int) -> str:
+    """The 部门名称 of the header: the centre of MINHU_DISTRICT (settings.centre_name). The budget
+    lines' own dept_name is only compared with it: another name (a warehouse holding another
+    district's budget) is logged, never put in the header."""
+    centre = get_settings().centre_name
     rows = warehouse.query(
         "select distinct dept_name from marts.fct_budget_lines where fiscal_year = ? and dept_name is not null"
         " order by dept_name",
         [year],
     )
-    return "、".join(r["dept_name"] for r in rows) or "本部门"
+    others = [r["dept_name"] for r in rows if r["dept_name"] != centre]
+    if others:
+        logging.getLogger(__name__).warning(
+            "the %s budget lines name %s, not %s (MINHU_DISTRICT / MINHU_CENTRE_NAME)",
+            year,
+            "、".join(others),
+            centre,
+        )
+    return centre
 
 
 # ---------------------------------------------------------------------------------------- report
@@ -362,8 +374,7 @@ def scopes_json(sheets: list[dict]) -> list[dict]:
 
 
 def subject(year: int) -> str:
-    district = get_settings().district
-    return f"【{DISTRICT_SHORT.get(district, district + '网格中心')}】年度绩效自评表 {year}年度"
+    return f"【{get_settings().centre_short}】年度绩效自评表 {year}年度"
 
 
 def render_html(year: int, dept: str, sheets: list[dict]) -> str:
