@@ -3,7 +3,7 @@
       street_office  a 街道办事处 (name ends with 办事处); `street` is the street it serves;
       utility        a public-utility company (name ends with 公司, or contains 集团);
       department     a district functional department (局, 分局, 中心, 大队, 联合会, ... or a
-                     name starting with the district's name, e.g. 硚口区城市管理执法局);
+                     name starting with the district's name, e.g. <district>城市管理执法局);
       other          none of the above (listed so that no unit is silently dropped).
 -#}
 with
