@@ -5,8 +5,10 @@
   the same report never share a temporary file, and a reader never sees half a file.
 * Chromium runs in its own session (process group) and is told by the kernel to die with the
   process that started it (``prctl(PR_SET_PDEATHSIG, SIGKILL)``): kill -9 of minhu leaves no
-  Chromium behind. On timeout or any exception the whole group is killed. Its profile (and its
-  TMPDIR) is a temporary directory named after the owner's pid, removed in ``finally``.
+  Chromium behind (the kernel sends the signal when the *thread* that started Chromium exits;
+  `run_group` waits in that thread). On timeout or any exception the whole group is killed. Its
+  profile (and its TMPDIR) is a temporary directory named after the owner's pid, removed in
+  ``finally``.
 * What a killed process could not remove (its ``.tmp`` files, its profile directory) is swept by
   the next render: entries whose owner pid is no longer running.
 """
