@@ -38,6 +38,11 @@ class Settings:
     mail_from: str
     http_timeout: float
     max_retry_after: float
+    # SMTP delivery: attempts per send, seconds per socket operation, backoff (doubling, capped)
+    smtp_attempts: int = 5
+    smtp_timeout: float = 30.0
+    smtp_backoff: float = 2.0
+    smtp_backoff_max: float = 60.0
 
     @property
     def raw_dir(self) -> Path:
@@ -74,6 +79,11 @@ class Settings:
         return self.home / "reports"
 
     @property
+    def deliveries_path(self) -> Path:
+        """The delivery ledger (SQLite): one row per report delivery, claimed → sent | failed."""
+        return self.home / "deliveries.sqlite"
+
+    @property
     def logs_dir(self) -> Path:
         return self.home / "logs"
 
@@ -103,4 +113,8 @@ def get_settings() -> Settings:
         mail_from=_env("MINHU_MAIL_FROM", f"minhu@{district.key}-grid.local"),
         http_timeout=float(_env("MINHU_HTTP_TIMEOUT", "30")),
         max_retry_after=float(_env("MINHU_MAX_RETRY_AFTER", "30")),
+        smtp_attempts=max(1, int(_env("MINHU_SMTP_ATTEMPTS", "5"))),
+        smtp_timeout=float(_env("MINHU_SMTP_TIMEOUT", "30")),
+        smtp_backoff=float(_env("MINHU_SMTP_BACKOFF", "2")),
+        smtp_backoff_max=float(_env("MINHU_SMTP_BACKOFF_MAX", "60")),
     )

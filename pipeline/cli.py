@@ -8,6 +8,7 @@ import json
 import logging
 import sys
 
+from minhu.errors import ExpectedFailure
 from minhu.settings import get_settings
 
 from .dates import date_range, parse_date
@@ -197,6 +198,9 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return args.func(args)
+    except ExpectedFailure as exc:  # one line (what, where, what to do), never a traceback
+        print(f"minhu: {exc}", file=sys.stderr)
+        return exc.exit_code
     except Exception as exc:  # a clear one-line error, not a traceback, for expected failures
         from .nightly import GateFailed
 

@@ -2,7 +2,9 @@
 
 The report DAGs (dags/report_*.py) call `report` too. A report that must not be sent (the last
 quality gate failed, or the period's case data is not loaded) raises `ReportBlocked` after the
-data engineers have been alerted; the CLI prints it and exits 1.
+data engineers have been alerted; the CLI prints it and exits 1. A report the mail relay would not
+take (down through every retry, or refusing it) raises `DeliveryFailed` (one line naming the SMTP
+server and the report) after archiving it, not marked sent: the next run sends it.
 """
 
 from __future__ import annotations
@@ -10,8 +12,9 @@ from __future__ import annotations
 import importlib
 
 from reports.common import ReportBlocked
+from reports.mail import DeliveryFailed
 
-__all__ = ["ReportBlocked", "report"]
+__all__ = ["DeliveryFailed", "ReportBlocked", "report"]
 
 PERIOD_EXAMPLES = {"daily": "2024-03-01", "weekly": "2024-W10", "monthly": "2024-03", "selfeval": "2024"}
 

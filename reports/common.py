@@ -25,8 +25,6 @@ import logging
 import os
 import re
 import shutil
-import subprocess
-import tempfile
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
@@ -40,7 +38,7 @@ from minhu import warehouse
 from minhu.calendar import TZ
 from minhu.settings import get_settings
 
-from . import mail
+from . import mail, render
 
 log = logging.getLogger(__name__)
 
@@ -879,35 +877,9 @@ def chromium_path() -> str:
 
 
 def write_pdf(html_path: Path, pdf_path: Path, timeout: float = 120) -> Path:
-    """Print the archived HTML (charts as data: URIs) to PDF with headless Chromium."""
-    exe = chromium_path()
-    with tempfile.TemporaryDirectory(prefix="minhu-chromium-") as profile:
-        tmp_pdf = pdf_path.with_suffix(".pdf.tmp")
-        cmd = [
-            exe,
-            "--headless",
-            "--no-sandbox",
-            "--disable-gpu",
-            "--no-first-run",
-            "--disable-background-networking",
-            "--disable-component-update",
-            "--disable-sync",
-            "--disable-dev-shm-usage",
-            "--no-pdf-header-footer",
-            "--print-to-pdf-no-header",
-            f"--user-data-dir={profile}",
-            f"--print-to-pdf={tmp_pdf}",
-            html_path.resolve().as_uri(),
-        ]
-        proc = subprocess.run(
-            cmd, capture_output=True, text=True, timeout=timeout, env={**os.environ, "HOME": profile}
-        )
-        if proc.returncode != 0 or not tmp_pdf.exists() or tmp_pdf.stat().st_size == 0:
-            raise RuntimeError(
-                f"Chromium could not print {html_path} to PDF (exit {proc.returncode}): {proc.stderr[-2000:]}"
-            )
-        os.replace(tmp_pdf, pdf_path)
-    return pdf_path
+    """Print the archived HTML (charts as data: URIs) to PDF with headless Chromium (its own
+    process group, dying with this process; a unique temporary file: see reports/render.py)."""
+    return render.print_pdf(chromium_path(), html_path, pdf_path, timeout)
 
 
 # --------------------------------------------------------------------------------------------
@@ -923,16 +895,17 @@ def write_files(report: Report, template: str) -> dict[str, Path]:
     """The archive: HTML (self-contained), XLSX, PDF and the chart PNGs."""
     folder = archive_dir(report.kind, report.period)
     folder.mkdir(parents=True, exist_ok=True)
+    render.sweep(folder)
     stem = f"{report.kind}-{report.period.key}"
-    html_path = folder / f"{stem}.html"
-    html_path.write_text(render_html(report, template, inline=False), encoding="utf-8")
-    xlsx_path = write_xlsx(report, folder / f"{stem}.xlsx")
+    # each file through a temporary file of its own: concurrent renders never share one
+    html_path = render.write_text(folder / f"{stem}.html", render_html(report, template, inline=False))
+    xlsx_path = folder / f"{stem}.xlsx"
+    with render.atomic_path(xlsx_path) as tmp:
+        write_xlsx(report, tmp)
     pdf_path = write_pdf(html_path, folder / f"{stem}.pdf")
     files = {"html": html_path, "xlsx": xlsx_path, "pdf": pdf_path}
     for chart in report.charts:
-        png = folder / f"{chart.cid.split('@')[0]}.png"
-        png.write_bytes(chart.png)
-        files[chart.cid] = png
+        files[chart.cid] = render.write_bytes(folder / f"{chart.cid.split('@')[0]}.png", chart.png)
     return files
 
 
@@ -972,7 +945,7 @@ def deliver(report: Report, template: str, send: bool, resend: bool, gate: dict,
     """Archive the report; with send, email it once per period and recipient list."""
     to = mail.recipients("reports", report.kind)
     archive = archive_dir(report.kind, report.period)
-    already = mail.already_sent(archive, to)
+    already = mail.already_sent(report.kind, report.period.key, archive, to)
     sending = send and (resend or not already)
     if sending:
         check_sendable(report, gate, covered)  # before anything is written: a blocked run changes nothing
@@ -986,7 +959,8 @@ def deliver(report: Report, template: str, send: bool, resend: bool, gate: dict,
             [files["xlsx"], files["pdf"]],
             inline={c.cid: c.png for c in report.charts},
         )
-        sent = mail.send_once(msg, archive, to, resend=resend)
+        outcome = mail.deliver_once(msg, report.kind, report.period.key, archive, to, resend=resend)
+        sent, already = outcome.sent, already or outcome.already_sent
     return {
         "report": report.kind,
         "period": report.period.key,

@@ -33,7 +33,7 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 from minhu import warehouse
 from minhu.settings import get_settings
 
-from . import mail
+from . import mail, render
 from .common import ReportBlocked, gate_status, write_pdf
 
 TEMPLATES = Path(__file__).parent / "templates"
@@ -482,20 +482,21 @@ def run(period: str | int, send: bool = False, resend: bool = False) -> dict:
     archive = get_settings().reports_dir / "selfeval" / str(year)
     archive.mkdir(parents=True, exist_ok=True)
     html = render_html(year, dept, sheets)
-    html_path = archive / f"selfeval-{year}.html"
-    html_path.write_text(html, encoding="utf-8")
-    xlsx_path = write_xlsx(year, dept, sheets, archive / f"selfeval-{year}.xlsx")
+    html_path = render.write_text(archive / f"selfeval-{year}.html", html)
+    xlsx_path = archive / f"selfeval-{year}.xlsx"
+    with render.atomic_path(xlsx_path) as tmp:  # concurrent runs never share a temporary file
+        write_xlsx(year, dept, sheets, tmp)
     pdf_path = write_pdf(html_path, archive / f"selfeval-{year}.pdf")  # for filing
     to = mail.recipients("reports", "selfeval")
     sent = False
-    if send and (resend or not mail.already_sent(archive, to)):
+    if send and (resend or not mail.already_sent("selfeval", str(year), archive, to)):
         gate = gate_status()
         if not gate["passed"]:  # never send from data that failed the quality gate
             reason = f"质量门禁未通过（{gate['summary']}）"
             _alert(year, reason)
             raise ReportBlocked(f"selfeval report {year} not sent: {reason}")
         msg = mail.build_message(subject(year), html, to, [xlsx_path, pdf_path])
-        sent = mail.send_once(msg, archive, to, resend=resend)
+        sent = mail.deliver_once(msg, "selfeval", str(year), archive, to, resend=resend).sent
     return {
         "report": "selfeval",
         "period": str(year),
