@@ -126,6 +126,18 @@ def cmd_check(args) -> int:
     return 0
 
 
+def cmd_serve(args) -> int:
+    """Copy the published marts into the BI database (MINHU_SERVING_DSN) now."""
+    from . import serve
+
+    try:
+        _print_json(serve.serve(force=args.force))
+    except serve.ServingError as exc:
+        print(f"minhu: {exc}", file=sys.stderr)
+        return 1
+    return 0
+
+
 def cmd_report(args) -> int:
     from . import reporting
 
@@ -181,6 +193,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     chk = sub.add_parser("check", help="run the quality gate on the published warehouse")
     chk.set_defaults(func=cmd_check)
+
+    srv = sub.add_parser("serve", help="copy the published marts into PostgreSQL for BI (MINHU_SERVING_DSN)")
+    srv.add_argument("--force", action="store_true", help="serve again even if this version is served")
+    srv.set_defaults(func=cmd_serve)
 
     rep = sub.add_parser("report", help="render (and with --send, email) a report")
     rep.add_argument("kind", choices=["daily", "weekly", "monthly", "selfeval"])
