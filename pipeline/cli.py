@@ -131,7 +131,10 @@ def cmd_serve(args) -> int:
     from . import serve
 
     try:
-        _print_json(serve.serve(force=args.force))
+        out = serve.serve(force=args.force)
+        if args.test:
+            out.update(serve.dbt_test())
+        _print_json(out)
     except serve.ServingError as exc:
         print(f"minhu: {exc}", file=sys.stderr)
         return 1
@@ -196,6 +199,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     srv = sub.add_parser("serve", help="copy the published marts into PostgreSQL for BI (MINHU_SERVING_DSN)")
     srv.add_argument("--force", action="store_true", help="serve again even if this version is served")
+    srv.add_argument("--test", action="store_true", help="then run the marts' dbt data tests on the copy")
     srv.set_defaults(func=cmd_serve)
 
     rep = sub.add_parser("report", help="render (and with --send, email) a report")

@@ -458,6 +458,68 @@ def _first_line(exc: BaseException) -> str:
     return text.splitlines()[0] if text else type(exc).__name__
 
 
+def dbt_test(cfg: ServingConfig | None = None) -> dict:
+    """The marts' dbt data tests on the served copy (dbt target ``serving``, dbt-postgres).
+
+    The models are built by dbt-duckdb only; this runs every data test of models/marts (not the
+    unit tests, which build model SQL) against the Postgres tables, so the copy BI reads passes
+    the same not_null / unique / relationships / row_condition tests as the warehouse.
+    Raises ServingError with dbt's summary when a test fails.
+    """
+    import subprocess
+
+    from psycopg2.extensions import parse_dsn
+
+    from .transform import dbt_executable
+
+    cfg = cfg or config()
+    if cfg is None:
+        raise ValueError("serving is off: set MINHU_SERVING_DSN (e.g. postgresql://user@host:5432/minhu)")
+    s = get_settings()
+    p = parse_dsn(cfg.dsn)
+    env = {
+        **os.environ,
+        "MINHU_DBT_TARGET": "serving",
+        "MINHU_WAREHOUSE_PATH": str(
+            s.warehouse_path
+        ),  # unused by the serving target, required by the profile
+        "MINHU_SERVING_HOST": p.get("host", "127.0.0.1"),
+        "MINHU_SERVING_PORT": p.get("port", "5432"),
+        "MINHU_SERVING_USER": p.get("user", os.environ.get("USER", "postgres")),
+        "MINHU_SERVING_PASSWORD": p.get("password", ""),
+        "MINHU_SERVING_DBNAME": p.get("dbname", p.get("user", "postgres")),
+        "DBT_TARGET_PATH": str(s.home / "dbt" / "serving-target"),
+        "DBT_LOG_PATH": str(s.logs_dir / "dbt-serving"),
+        "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
+        "DBT_USE_COLORS": "false",
+    }
+    cmd = [
+        dbt_executable(),
+        "test",
+        "--select",
+        "path:models/marts",
+        "--exclude-resource-type",
+        "unit_test",
+        "--project-dir",
+        str(s.dbt_project_dir),
+        "--profiles-dir",
+        str(s.dbt_project_dir),
+    ]
+    proc = subprocess.run(cmd, env=env, capture_output=True, text=True)
+    lines = [ln for ln in proc.stdout.splitlines() if ln.strip()]
+    summary = next((ln.split("  ", 1)[-1].strip() for ln in reversed(lines) if "TOTAL=" in ln), "")
+    if proc.returncode != 0:
+        failed = [
+            m.group(2) for ln in lines if (m := re.search(r" of \d+ (FAIL|ERROR)\S* (?:\d+ )?(\S+)", ln))
+        ]
+        raise ServingError(
+            f"dbt data tests on the served copy at {cfg.where} failed ({summary or 'no summary'}): "
+            f"{', '.join(failed) or lines[-1] if lines else proc.stderr.strip()[-300:]}"
+            f" (log: {s.logs_dir / 'dbt-serving'})"
+        )
+    return {"dbt_test": summary, "on": cfg.where}
+
+
 # ------------------------------------------------------------------------------------ the step
 
 

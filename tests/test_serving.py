@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 import threading
 import time
 import uuid
@@ -474,3 +475,22 @@ def test_every_row_of_every_mart_is_the_same(built):
         ]
         select = "select " + ", ".join(f'"{c}"' for c in cols) + f" from {schema}.{table}"
         assert rows_of(pg(dsn, select)) == rows_of(duck(path, select)), f"{schema}.{table}"
+
+
+def test_the_served_copy_passes_the_marts_dbt_tests_on_postgres(built):
+    """dbt target `serving` (dbt-postgres): the marts' data tests on the copy. One duplicated
+    row of fct_cases put into the copy fails exactly its unique test; every other test passes."""
+    _, _, dsn = built
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("MINHU_SERVING_DSN", dsn)
+        pg(dsn, "insert into marts.fct_cases select * from marts.fct_cases limit 1")
+        try:
+            with pytest.raises(serve.ServingError) as failed:
+                serve.dbt_test()
+        finally:
+            pg(dsn, "delete from marts.fct_cases where ctid = (select max(ctid) from marts.fct_cases)")
+    message = str(failed.value)
+    assert message.count("\n") == 0, message
+    assert ": unique_fct_cases_case_id (log:" in message, message
+    total = int(re.search(r"TOTAL=(\d+)", message).group(1))
+    assert total >= 50 and f"PASS={total - 1} " in message, message
