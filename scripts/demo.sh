@@ -41,7 +41,7 @@ $minhu sources serve >"$log/sources.log" 2>&1 &
 src=$!
 $minhu smtp serve >"$log/smtp.log" 2>&1 &
 smtp=$!
-trap 'kill $src $smtp 2>/dev/null || true' EXIT
+trap 'kill $src $smtp ${airflow_setup:-} 2>/dev/null || true' EXIT
 for _ in $(seq 100); do
   grep -q "simulators on" "$log/sources.log" && grep -q "SMTP sink on" "$log/smtp.log" && break
   kill -0 $src 2>/dev/null && kill -0 $smtp 2>/dev/null || break
@@ -65,13 +65,33 @@ step() {  # step LOGNAME DESCRIPTION COMMAND...: run, keep the output in a log, 
   fi
 }
 
+# Airflow's metadata database is set up (once per $MINHU_HOME) while the backfill runs.
+bin/airflow-env true >"$log/demo-airflow-setup.log" 2>&1 &
+airflow_setup=$!
 step backfill "backfilling $START … $END (minhu backfill; no reports)" \
   $minhu backfill --start "$START" --end "$END"
+wait $airflow_setup || { tail -20 "$log/demo-airflow-setup.log"; echo "demo: setting up Airflow failed (log: $log/demo-airflow-setup.log)" >&2; exit 1; }
 step nightly "running the nightly DAG for business date $DATE (airflow dags test; sends the 日报)" \
   bin/airflow-env airflow dags test nightly -c "{\"business_date\": \"$DATE\"}"
-step weekly "sending the 周报 of $WEEK" $minhu report weekly --period "$WEEK" --send
-step monthly "sending the 月报 of $MONTH" $minhu report monthly --period "$MONTH" --send
-step selfeval "sending the 绩效自评表 of $YEAR" $minhu report selfeval --period "$YEAR" --send
+
+# The three period reports read the published warehouse (read-only) and are independent: in parallel.
+echo "demo: sending the 周报 of $WEEK, the 月报 of $MONTH and the 绩效自评表 of $YEAR ..."
+pids=()
+for kind in weekly monthly selfeval; do
+  case $kind in weekly) period=$WEEK ;; monthly) period=$MONTH ;; selfeval) period=$YEAR ;; esac
+  $minhu report $kind --period "$period" --send >"$log/demo-$kind.log" 2>&1 &
+  pids+=($!)
+done
+failed=0
+for i in 0 1 2; do
+  kind=$(echo weekly monthly selfeval | cut -d" " -f$((i + 1)))
+  if ! wait "${pids[$i]}"; then
+    tail -20 "$log/demo-$kind.log"
+    echo "demo: the $kind report failed (log: $log/demo-$kind.log)" >&2
+    failed=1
+  fi
+done
+[ $failed = 0 ] || exit 1
 
 echo
 echo "demo: done in $((SECONDS - t0)) s."
@@ -112,3 +132,9 @@ if missing:
     sys.exit("demo: missing in the outbox or archive: " + ", ".join(missing))
 PY
 echo "  figures:     MINHU_HOME=$MINHU_HOME .venv/bin/minhu indicators --grain day --period $DATE"
+if [ -n "${MINHU_SERVING_DSN:-}" ]; then
+  echo "  BI copy:     PostgreSQL schema marts (MINHU_SERVING_DSN), refreshed after each publish"
+else
+  echo "  BI copy:     off (MINHU_SERVING_DSN unset); to try it: createdb -h 127.0.0.1 -U postgres minhu &&" \
+       "MINHU_HOME=$MINHU_HOME MINHU_SERVING_DSN=postgresql://postgres@127.0.0.1:5432/minhu .venv/bin/minhu serve"
+fi
