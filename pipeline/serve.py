@@ -317,7 +317,7 @@ def serve(force: bool = False, version: str | None = None, cfg: ServingConfig | 
                 row = cur.fetchone()
                 if row and row[0] == snap.sha256 and list(row[1]) == list(cfg.schemas):
                     conn.rollback()
-                    return {"serving": "skipped", "reason": "already served", "sha256": snap.sha256}
+                    return {"status": "skipped", "reason": "already served", "sha256": snap.sha256}
             total = 0
             for schema in cfg.schemas:
                 staging = sql.Identifier(schema + STAGING_SUFFIX)
@@ -391,7 +391,7 @@ def serve(force: bool = False, version: str | None = None, cfg: ServingConfig | 
     finally:
         conn.close()
     out = {
-        "serving": "served",
+        "status": "served",
         "to": cfg.where,
         "schemas": list(cfg.schemas),
         "tables": len(snap.tables),
@@ -528,7 +528,7 @@ def after_publish(published: dict | None = None) -> dict:
 
     Off (and logged so) when MINHU_SERVING_DSN is unset. A failure is logged and emailed to
     the data engineers; the warehouse stays published and the served set stays as it was.
-    Returns {"serving": "off" | "served" | "skipped" | "failed", ...} for the run's summary.
+    Returns {"status": "off" | "served" | "skipped" | "failed", ...} for the run's summary.
     """
     try:
         cfg = config()
@@ -536,7 +536,7 @@ def after_publish(published: dict | None = None) -> dict:
         return _failed(str(exc), None)
     if cfg is None:
         log.info("serving is off: MINHU_SERVING_DSN is unset, no copy of the marts in Postgres")
-        return {"serving": "off", "reason": "MINHU_SERVING_DSN is unset"}
+        return {"status": "off", "reason": "MINHU_SERVING_DSN is unset"}
     version = (published or {}).get("version")
     try:
         return serve(version=str(version) if version is not None else None, cfg=cfg)
@@ -556,4 +556,4 @@ def _failed(reason: str, cfg: ServingConfig | None) -> dict:
         mail.send(mail.build_message(f"【minhu】BI 服务库未更新：{where}", html, to))
     except OSError as exc:
         log.error("could not send the serving alert: %s", exc)
-    return {"serving": "failed", "to": where, "error": reason}
+    return {"status": "failed", "to": where, "error": reason}

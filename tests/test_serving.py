@@ -164,7 +164,7 @@ def sha(path: Path) -> str:
 def test_every_type_and_value_arrives_unchanged(home, dsn):
     path = publish_fake(1)
     out = serve.serve()
-    assert out["serving"] == "served" and out["tables"] == 3 and out["rows"] == 1 + 10 + 3
+    assert out["status"] == "served" and out["tables"] == 3 and out["rows"] == 1 + 10 + 3
     cols = [r[0] for r in duck(path, "select column_name from duckdb_columns() where table_name = 'tricky'")]
     want = duck(path, "select * from marts.tricky order by id")
     got = pg(dsn, "select * from marts.tricky order by id")
@@ -199,23 +199,23 @@ def test_off_without_a_dsn_says_so(home, monkeypatch, caplog):
     publish_fake(1)
     with caplog.at_level("INFO", logger="pipeline.serve"):
         out = serve.after_publish({"published": "x"})
-    assert out == {"serving": "off", "reason": "MINHU_SERVING_DSN is unset"}
+    assert out == {"status": "off", "reason": "MINHU_SERVING_DSN is unset"}
     assert "serving is off: MINHU_SERVING_DSN is unset" in caplog.text
 
 
 def test_same_version_is_served_once_force_serves_again(home, dsn):
     publish_fake(2)
-    assert serve.serve()["serving"] == "served"
+    assert serve.serve()["status"] == "served"
     assert serve.serve() == {
-        "serving": "skipped",
+        "status": "skipped",
         "reason": "already served",
         "sha256": sha(home / "warehouse.duckdb"),
     }
     assert pg(dsn, "select count(*) from minhu_serving.publications") == [(1,)]
-    assert serve.serve(force=True)["serving"] == "served"
+    assert serve.serve(force=True)["status"] == "served"
     assert pg(dsn, "select count(*) from minhu_serving.publications") == [(2,)]
     publish_fake(3)
-    assert serve.serve()["serving"] == "served"
+    assert serve.serve()["status"] == "served"
     assert served_state(dsn) == (3, "v3", 30, sha(home / "warehouse.duckdb"))
 
 
@@ -287,7 +287,7 @@ def test_a_reader_transaction_keeps_the_old_set_until_it_ends(home, dsn):
     reader.commit()
     t.join()
     reader.close()
-    assert done["serving"] == "served"
+    assert done["status"] == "served"
     assert served_state(dsn)[:3] == (2, "v2", 20)
 
 
@@ -298,7 +298,7 @@ def test_a_failed_serve_changes_nothing_alerts_and_keeps_the_publication(home, d
     # Postgres text cannot hold a NUL character: a real COPY failure in the middle of the load
     path = publish_fake(4, "create table marts.zz_bad as select 'a' || chr(0) || 'b' as t")
     out = serve.after_publish({"published": str(path)})
-    assert out["serving"] == "failed" and "0x00" in out["error"]
+    assert out["status"] == "failed" and "0x00" in out["error"]
     assert "password" not in json.dumps(out)
     assert served_state(dsn) == before
     assert not [r for r in pg(dsn, "select nspname from pg_namespace") if r[0].endswith(serve.STAGING_SUFFIX)]
@@ -319,9 +319,9 @@ def test_a_long_bi_query_makes_the_swap_wait_then_fail_cleanly(home, dsn, monkey
     out = serve.after_publish()
     reader.rollback()
     reader.close()
-    assert out["serving"] == "failed" and "lock timeout" in out["error"]
+    assert out["status"] == "failed" and "lock timeout" in out["error"]
     assert served_state(dsn)[:3] == (1, "v1", 10)
-    assert serve.serve()["serving"] == "served"  # the next attempt, once the query ended
+    assert serve.serve()["status"] == "served"  # the next attempt, once the query ended
     assert served_state(dsn)[:3] == (2, "v2", 20)
 
 
@@ -344,7 +344,7 @@ def test_two_servers_at_once_run_one_after_the_other(home, dsn):
         t.start()
     for t in threads:
         t.join()
-    assert [r["serving"] for r in results] == ["served", "served"]
+    assert [r["status"] for r in results] == ["served", "served"]
     assert served_state(dsn)[:3] == (3, "v3", 30)
     assert pg(dsn, "select count(*) from minhu_serving.publications") == [(2,)]
 
@@ -373,9 +373,9 @@ def test_reader_roles_get_select_on_every_served_table(home, dsn, monkeypatch):
 def test_cli_serve(home, dsn, monkeypatch, capsys):
     publish_fake(1)
     assert cli.main(["serve"]) == 0
-    assert json.loads(capsys.readouterr().out)["serving"] == "served"
+    assert json.loads(capsys.readouterr().out)["status"] == "served"
     assert cli.main(["serve"]) == 0
-    assert json.loads(capsys.readouterr().out)["serving"] == "skipped"
+    assert json.loads(capsys.readouterr().out)["status"] == "skipped"
     monkeypatch.setenv("MINHU_SERVING_DSN", "host=127.0.0.1 port=1 user=postgres password=s3cret dbname=x")
     assert cli.main(["serve"]) == 1
     err = capsys.readouterr().err.strip().splitlines()
@@ -412,7 +412,7 @@ def built(tmp_path_factory, sources_url, smtp_port, pg_database):
 def test_the_nightly_publish_serves_every_mart(built):
     home, out, dsn = built
     path = home / "warehouse.duckdb"
-    assert out["serving"] == "served", out
+    assert out["serving"]["status"] == "served", out
     assert pg(dsn, "select published_sha256 from minhu_serving.current") == [(sha(path),)]
     for schema in ("marts", "reference"):
         want = {
