@@ -76,18 +76,18 @@ step nightly "running the nightly DAG for business date $DATE (airflow dags test
 
 # The three period reports read the published warehouse (read-only) and are independent: in parallel.
 echo "demo: sending the 周报 of $WEEK, the 月报 of $MONTH and the 绩效自评表 of $YEAR ..."
+kinds=(weekly monthly selfeval)
+periods=("$WEEK" "$MONTH" "$YEAR")
 pids=()
-for kind in weekly monthly selfeval; do
-  case $kind in weekly) period=$WEEK ;; monthly) period=$MONTH ;; selfeval) period=$YEAR ;; esac
-  $minhu report $kind --period "$period" --send >"$log/demo-$kind.log" 2>&1 &
+for i in 0 1 2; do
+  $minhu report "${kinds[$i]}" --period "${periods[$i]}" --send >"$log/demo-${kinds[$i]}.log" 2>&1 &
   pids+=($!)
 done
 failed=0
 for i in 0 1 2; do
-  kind=$(echo weekly monthly selfeval | cut -d" " -f$((i + 1)))
   if ! wait "${pids[$i]}"; then
-    tail -20 "$log/demo-$kind.log"
-    echo "demo: the $kind report failed (log: $log/demo-$kind.log)" >&2
+    tail -20 "$log/demo-${kinds[$i]}.log"
+    echo "demo: the ${kinds[$i]} report failed (log: $log/demo-${kinds[$i]}.log)" >&2
     failed=1
   fi
 done
