@@ -56,7 +56,7 @@ ADVISORY_KEY = 0x6D696E6875  # "minhu": one serve at a time per Postgres databas
 
 PUBLICATIONS_DDL = f"""
 create table if not exists {META_SCHEMA}.publications (
-    served_at timestamptz not null default now(),
+    served_at timestamptz not null default clock_timestamp(),  -- after the swap, under the lock
     published_sha256 text not null,
     published_path text not null,
     published_mtime timestamptz,
