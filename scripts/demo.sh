@@ -65,6 +65,8 @@ step() {  # step LOGNAME DESCRIPTION COMMAND...: run, keep the output in a log, 
   fi
 }
 
+before=$(find "$MINHU_HOME/outbox" -name '*.eml' 2>/dev/null | wc -l)
+
 # Airflow's metadata database is set up (once per $MINHU_HOME) while the backfill runs.
 bin/airflow-env true >"$log/demo-airflow-setup.log" 2>&1 &
 airflow_setup=$!
@@ -97,11 +99,11 @@ echo
 echo "demo: done in $((SECONDS - t0)) s."
 echo "  warehouse:   $MINHU_HOME/warehouse.duckdb"
 echo "  quality:     $MINHU_HOME/reports/quality/index.html"
-.venv/bin/python - "$MINHU_HOME" "$DATE" "$WEEK" "$MONTH" "$YEAR" <<'PY'
+.venv/bin/python - "$MINHU_HOME" "$DATE" "$WEEK" "$MONTH" "$YEAR" "$before" <<'PY'
 import email, email.policy, sys
 from pathlib import Path
 
-home, day, week, month, year = sys.argv[1:]
+home, day, week, month, year, before = sys.argv[1:]
 y, w = week.split("-W")
 reports = [  # (name, archive folder, how the subject names the period)
     ("日报", f"reports/daily/{day}", "日报 {}年{}月{}日".format(*map(int, day.split("-")))),
@@ -127,7 +129,8 @@ for name, folder, needle in reports:
         missing.append(name)
     if not {".html", ".xlsx", ".pdf"} <= {Path(f).suffix for f in files}:
         missing.append(f"{name} files")
-print(f"  outbox:      {len(sent)} messages in {home}/outbox (a second `make demo` sends none)")
+print(f"  outbox:      {len(sent)} messages in {home}/outbox, {len(sent) - int(before)} sent by this run"
+      " (reports are sent once: a second `make demo` sends none)")
 if missing:
     sys.exit("demo: missing in the outbox or archive: " + ", ".join(missing))
 PY
