@@ -9,8 +9,7 @@
 #  5. print where each report and each sent email is.
 # The default demo date is a Monday on the 1st (2024-04-01): the ISO week and the calendar month
 # before it are complete. Reports are sent once: a second `make demo` sends nothing new.
-# DEMO_DATE must be the 1st of a month that is also a Monday, or the week before it is only
-# partly backfilled and the 周报 is refused (the script says so).
+# DEMO_DATE may be another 1st of a month (the script refuses other dates, saying why).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export MINHU_HOME="${MINHU_HOME:-$PWD/var}"
@@ -26,14 +25,14 @@ read -r START END WEEK MONTH YEAR < <(.venv/bin/python - "$DATE" <<'PY'
 import sys
 from datetime import date, timedelta
 d = date.fromisoformat(sys.argv[1])
-end = d - timedelta(days=1)  # the day before the demo date
-start = end.replace(day=1)  # the first day of that month
-monday = d - timedelta(days=d.weekday()) - timedelta(days=7)  # the Monday of the week before
-if monday < start:
-    sys.exit(f"demo: DEMO_DATE {d} needs the week from {monday} but backfills from {start}; "
-             "pick the 1st of a month that is a Monday (e.g. 2024-04-01)")
+if d.day != 1:
+    sys.exit(f"demo: DEMO_DATE {d} is not the 1st of a month; the demo backfills the month before it"
+             " and sends that month's 月报 (e.g. DEMO_DATE=2024-04-01)")
+end = d - timedelta(days=1)  # the last day of the month before
+start = end.replace(day=1)
+monday = d - timedelta(days=d.weekday()) - timedelta(days=7)  # the last complete ISO week before d
 year, week, _ = monday.isocalendar()
-print(start, end, f"{year}-W{week:02d}", f"{end:%Y-%m}", d.year)
+print(start, end, f"{year}-W{week:02d}", f"{end:%Y-%m}", end.year)  # 自评: the backfilled fiscal year
 PY
 )
 
