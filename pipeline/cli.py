@@ -127,6 +127,21 @@ def cmd_check(args) -> int:
     return 0
 
 
+def cmd_serve(args) -> int:
+    """Copy the published marts into the BI database (MINHU_SERVING_DSN) now."""
+    from . import serve
+
+    try:
+        out = serve.serve(force=args.force)
+        if args.test:
+            out.update(serve.dbt_test())
+        _print_json(out)
+    except serve.ServingError as exc:
+        print(f"minhu: {exc}", file=sys.stderr)
+        return 1
+    return 0
+
+
 def cmd_report(args) -> int:
     from . import reporting
 
@@ -182,6 +197,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     chk = sub.add_parser("check", help="run the quality gate on the published warehouse")
     chk.set_defaults(func=cmd_check)
+
+    srv = sub.add_parser("serve", help="copy the published marts into PostgreSQL for BI (MINHU_SERVING_DSN)")
+    srv.add_argument("--force", action="store_true", help="serve again even if this version is served")
+    srv.add_argument("--test", action="store_true", help="then run the marts' dbt data tests on the copy")
+    srv.set_defaults(func=cmd_serve)
 
     rep = sub.add_parser("report", help="render (and with --send, email) a report")
     rep.add_argument("kind", choices=["daily", "weekly", "monthly", "selfeval"])

@@ -23,7 +23,7 @@ from minhu import warehouse
 from minhu.settings import get_settings
 from reports import daily, mail
 
-from . import quality
+from . import quality, serve
 from .transform import dbt
 
 log = logging.getLogger(__name__)
@@ -149,7 +149,7 @@ def publish() -> dict:
         if not build_path.exists():
             raise FileNotFoundError(f"nothing to publish: no build at {build_path}")
         os.replace(build_path, s.warehouse_path)
-    return {"published": str(s.warehouse_path)}
+    return {"published": str(s.warehouse_path), "serving": serve.after_publish()}  # the BI copy
 
 
 def report(d: date, send: bool = True, resend: bool = False) -> dict:
