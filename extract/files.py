@@ -815,7 +815,11 @@ def quarantine_row(file: str, res: RowResult) -> dict[str, Any]:
         key=len,
         reverse=True,
     )
-    raw = {k: scrub(v) for k, v in res.raw.items() if k not in _PERSONAL}
+    raw = {
+        k: (scrub(v) if k not in _KEYS else _scrub_key(v, secrets))
+        for k, v in res.raw.items()
+        if k not in _PERSONAL
+    }
     return {
         "file": file,
         "row": res.row,
@@ -826,6 +830,19 @@ def quarantine_row(file: str, res: RowResult) -> dict[str, Any]:
 
 
 _PERSONAL = frozenset(f.key for spec in SOURCES.values() for f in spec["fields"] if f.personal)
+# record keys (case_id, payment_id, budget codes) are how a quarantined row is found again: masked
+# only when the whole cell is a personal value or a phone / ID number, never for a digit run inside
+_KEYS = frozenset(k for spec in SOURCES.values() for k in spec["id"])
+_WHOLE = tuple(re.compile(p) for p in (pii.ID_NUMBER, pii.MOBILE, pii.LANDLINE))
+
+
+def _scrub_key(value: str, secrets: list[str]) -> str:
+    v = value.strip()
+    if v in secrets or any(r.fullmatch(v) for r in _WHOLE):
+        return pii.NAME_MASK
+    return value
+
+
 # personal fields whose value is a token (a name, a phone, an address, a payee), searched for in
 # the other cells; free-text personal fields (content) are only dropped
 _PERSONAL_VALUES = frozenset(

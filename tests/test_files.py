@@ -783,3 +783,14 @@ def test_quarantine_masks_personal_data_in_every_cell(tmp_path: Path) -> None:
     assert all(r.record is None for r in res)
     assert_no_personal_data(entries, [p1, p2])
     assert "[电话]" in entries[0]["raw"] or "**" in entries[0]["raw"]
+
+
+def test_quarantine_keeps_long_record_keys_but_not_a_phone_in_their_place(tmp_path: Path) -> None:
+    rows = [
+        {**CASE, "case_id": "2024030100000123", "channel": "?"},  # 16 digits: kept whole
+        {**CASE, "case_id": "13912345678", "channel": "?"},  # a phone in the id column: masked
+    ]
+    _, res = read_all(case_csv(tmp_path / "keys.csv", rows))
+    raws = [json.loads(quarantine_row("keys.csv", r)["raw"]) for r in res]
+    assert raws[0]["case_id"] == "2024030100000123"
+    assert raws[1]["case_id"] == "**"
