@@ -63,7 +63,7 @@ def expected_failure(exc: BaseException) -> ExpectedFailure | None:
         return exc
     result = getattr(exc, "result", None)
     if type(exc).__name__ == "GateFailed" and hasattr(result, "errors"):
-        labels = "; ".join(o.label for o in result.errors)
+        labels = "; ".join(" ".join(f"{o.label} {o.details}".split()) for o in result.errors)
         return ExpectedFailure(
             f"quality gate failed, nothing published: {len(result.errors)} error expectation(s) failed: "
             f"{labels} {_keep(str(exc))}".rstrip()
