@@ -22,8 +22,10 @@ Rules (the lead documents them in the runbook):
 * Fully blank rows are not data rows: they are skipped and counted in `FileInfo.blank_rows`.
   `FileInfo.rows` counts the data rows yielded; both are final once the iterator is exhausted.
 * A row with non-blank cells beyond the header's width gets an error on field ``"_row"``.
-* A CSV syntax error (e.g. an unbalanced quote swallowing the rest of the file) raises `ArchiveError`
-  naming the row; rows before it have already been yielded.
+* CSV is read strictly (`_csv_rows`): a quoting error never merges rows. The physical line where the
+  bad quote starts is one bad row (error "unbalanced quote in field X" on that field) and reading
+  resumes at the next line. A record may be up to MAX_RECORD_CHARS (16 Mi characters) long; a longer
+  one is a bad row of its own. Bad rows keep only the cells before the fault in ``raw``.
 
 Values (canonical form): strings stripped, empty -> ``None``; enums must be one of `Field.values`;
 datetimes -> ISO 8601 at ``+08:00`` (no offset means Asia/Shanghai, taken as the fixed +08:00 it has
@@ -49,6 +51,7 @@ from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
 
+from minhu import pii
 from minhu.schemas import SOURCES, Field, fields
 
 TZ = timezone(timedelta(hours=8))  # Asia/Shanghai (no DST since 1991)
@@ -506,31 +509,211 @@ def detect_encoding(path: Path) -> str:
 
 _DECODE_AS = {"utf-8": "utf-8", "utf-8-sig": "utf-8-sig", "gbk": "gb18030"}
 
+MAX_RECORD_CHARS = 16 * 1024 * 1024  # one CSV record (its cells together) at most: 16 Mi characters
+_RAW_PREFIX = 4096  # characters of an oversize line kept to show its leading cells in quarantine
+csv.field_size_limit(max(csv.field_size_limit(), MAX_RECORD_CHARS + 1))
+
+
+class _TooLarge(Exception):
+    """A record (or one physical line) is longer than MAX_RECORD_CHARS."""
+
+
+class _Lines:
+    """The physical lines of a decoded CSV, fed to csv.reader one by one.
+
+    It remembers the lines the current record took (``taken``: (line number, text)), so a record
+    that turns out to be bad can give back all but its first line (`give_back`) to be read again.
+    Memory is bounded by one record (MAX_RECORD_CHARS): a physical line longer than that is not
+    kept (only its first characters, for the quarantine) and raises _TooLarge.
+    """
+
+    def __init__(self, text: io.TextIOBase):
+        self.text = text
+        # (line number, text, oversize); oversize lines keep only their first _RAW_PREFIX characters
+        self.pending: list[tuple[int, str, bool]] = []  # given back, in reverse order (pop from the end)
+        self.taken: list[tuple[int, str, bool]] = []
+        self.size = 0
+        self.lineno = 0  # physical lines read from the file
+
+    def __iter__(self) -> _Lines:
+        return self
+
+    def start(self) -> None:
+        self.taken = []
+        self.size = 0
+
+    def give_back(self, items: list[tuple[int, str, bool]]) -> None:
+        self.pending.extend(reversed(items))
+
+    def __next__(self) -> str:
+        if self.pending:
+            item = self.pending.pop()
+        else:
+            line = self.text.readline(MAX_RECORD_CHARS + 1)
+            if not line:
+                raise StopIteration
+            self.lineno += 1
+            oversize = len(line) > MAX_RECORD_CHARS and line[-1] not in "\r\n"
+            if oversize:
+                while (rest := self.text.readline(CHUNK)) and rest[-1] not in "\r\n":
+                    pass  # the rest of the oversize line: read, not kept
+                line = line[:_RAW_PREFIX]
+            item = (self.lineno, line, oversize)
+        self.taken.append(item)
+        if item[2]:
+            raise _TooLarge
+        self.size += len(item[1])
+        if self.size > MAX_RECORD_CHARS:
+            raise _TooLarge
+        return item[1]
+
+
+def _quote_fault(line: str) -> tuple[int, int] | None:
+    """(column index, character offset) of the field whose quoting is wrong on this one line -- a
+    quote that does not close on the line, or a closing quote followed by something other than a
+    comma -- or None when the line is well-formed on its own."""
+    s = line.rstrip("\r\n")
+    n = len(s)
+    i = col = 0
+    while True:
+        if i < n and s[i] == '"':
+            j = i + 1
+            while True:
+                k = s.find('"', j)
+                if k == -1:
+                    return col, i
+                if k + 1 < n and s[k + 1] == '"':
+                    j = k + 2
+                    continue
+                break
+            if k + 1 == n:
+                return None
+            if s[k + 1] != ",":
+                return col, i
+            i = k + 2
+        else:
+            k = s.find(",", i)
+            if k == -1:
+                return None
+            i = k + 1
+        col += 1
+
+
+def _complete(cells: list[str], width: int) -> bool:
+    """A record with the header's column count (blank cells beyond the header do not count)."""
+    if len(cells) < width:
+        return False
+    return all(not c.strip() for c in cells[width:])
+
+
+def _single_line_record(line: str, width: int) -> bool:
+    """Does this physical line parse on its own as a complete record?"""
+    if _quote_fault(line) is not None:
+        return False
+    try:
+        cells = next(csv.reader([line], strict=True), [])
+    except csv.Error:
+        return False
+    return _complete(cells, width)
+
+
+class _CsvBadRow:
+    """The quarantine entry of a physical line where CSV quoting breaks (or that is too long)."""
+
+    def __init__(self, header: list[str], index: dict[str, int]):
+        self.labels = [_norm_header(h) or f"column {i + 1}" for i, h in enumerate(header)]
+        self.key_at = {i: key for key, i in index.items()}
+
+    def label(self, col: int) -> str:
+        if col >= len(self.labels):
+            return f"column {col + 1} (beyond the header)"
+        key = self.key_at.get(col)
+        name = self.labels[col]
+        return name if key is None or key == name else f"{name} ({key})"
+
+    def __call__(self, rownum: int, first: tuple[int, str, bool], too_large: bool) -> RowResult:
+        lineno, line, oversize = first
+        where = f" (line {lineno} of the file)" if lineno != rownum else ""
+        fault = _quote_fault(line)
+        col, offset = fault if fault is not None else (1 << 30, len(line))
+        field_key = self.key_at.get(col, ROW_FIELD)
+        if oversize:
+            what = f" (field {self.label(col)})" if fault is not None else ""
+            reason = f"row longer than {MAX_RECORD_CHARS:,} characters{what}"
+        elif fault is not None:
+            reason = f"unbalanced quote in field {self.label(col)}"
+            if too_large:
+                reason += f" (no closing quote within {MAX_RECORD_CHARS:,} characters)"
+        else:
+            reason = f"row longer than {MAX_RECORD_CHARS:,} characters"
+        reason += where + "; the row is not loaded, reading resumed at the next line"
+        head = line[:offset]
+        try:
+            cells = next(csv.reader([head]), []) if head else []
+        except csv.Error:
+            cells = []
+        raw = {key: cells[i] for i, key in sorted(self.key_at.items()) if i < min(col, len(cells))}
+        if oversize or fault is not None:
+            raw["_unread"] = "the rest of the row is not shown"
+        return RowResult(rownum, None, [(field_key, reason)], raw)
+
 
 def _csv_rows(path: Path, source: str, encoding: str) -> Iterator[FileInfo | RowResult]:
+    """CSV rows, strictly: a quoting error never merges rows.
+
+    A record that breaks CSV quoting -- a quote that never closes, text after a closing quote, or
+    a quoted field that spans lines and does not end in a record of the header's column count --
+    is set aside: its first physical line is one quarantined row ("unbalanced quote in field X")
+    and reading resumes at the next physical line, which is read as a record like any other. A
+    record longer than MAX_RECORD_CHARS is quarantined the same way. Good rows are never lost.
+    """
     with (
         open(path, "rb") as binary,
         io.TextIOWrapper(binary, encoding=_DECODE_AS[encoding], newline="") as text,
     ):
-        reader = csv.reader(text)
-        rownum = 1
+        lines = _Lines(text)
+        reader = csv.reader(lines, strict=True)
         try:
             header = next(reader, None)
-            if header is None or _is_blank(header):
-                raise ArchiveError(path, "row 1 must be the header row, found an empty row")
-            columns, extra, index = _map_header(path, source, header)
-            info = FileInfo(path, "csv", encoding, columns, extra, source=source)
-            parse_row = _RowParser(source, index, len(header), datetime(1899, 12, 30), True)
-            yield info
-            for cells in reader:
-                rownum += 1
-                if not cells or _is_blank(cells):
-                    info.blank_rows += 1
-                    continue
+        except (csv.Error, _TooLarge):
+            raise ArchiveError(path, "row 1 (the header row) is not valid CSV: unbalanced quote") from None
+        if header is None or _is_blank(header):
+            raise ArchiveError(path, "row 1 must be the header row, found an empty row")
+        columns, extra, index = _map_header(path, source, header)
+        info = FileInfo(path, "csv", encoding, columns, extra, source=source)
+        width = len(header)
+        parse_row = _RowParser(source, index, width, datetime(1899, 12, 30), True)
+        bad_row = _CsvBadRow(header, index)
+        yield info
+        rownum = 1
+        while True:
+            lines.start()
+            too_large = False
+            try:
+                cells = next(reader)
+            except StopIteration:
+                break
+            except (csv.Error, _TooLarge) as e:
+                if not lines.taken:
+                    break
+                cells, too_large = None, isinstance(e, _TooLarge)
+            taken = lines.taken
+            if cells is not None and len(taken) > 1:
+                # a quoted field spanning lines: real only if it ends in a complete record and no
+                # line it swallowed is a complete record of its own (a stray quote's signature)
+                if not _complete(cells, width) or any(_single_line_record(t, width) for _, t, _ in taken[1:]):
+                    cells = None
+            rownum += 1
+            if cells is None:
+                lines.give_back(taken[1:])
                 info.rows += 1
-                yield parse_row(rownum, cells)
-        except csv.Error as e:
-            raise ArchiveError(path, f"CSV syntax error at row {rownum + 1}: {e}") from None
+                yield bad_row(rownum, taken[0], too_large)
+                continue
+            if not cells or _is_blank(cells):
+                info.blank_rows += 1
+                continue
+            info.rows += 1
+            yield parse_row(rownum, cells)
 
 
 # --------------------------------------------------------------------------------------------- XLSX
@@ -613,19 +796,55 @@ def open_archive(path: Path, source: str) -> tuple[FileInfo, Iterator[RowResult]
 def quarantine_row(file: str, res: RowResult) -> dict[str, Any]:
     """One quarantine entry per bad row: fields and reasons joined by '; ' in the same order.
 
-    ``raw`` is the JSON of the row's original cells by English key, personal fields removed.
+    ``raw`` is the JSON of the row's original cells by English key, personal fields removed, and
+    in every other cell (and in the reasons) personal data masked by `minhu.pii.mask`: the row's
+    own name, address, phone and payee wherever they appear, and any phone, ID or door number.
+    A cell shifted into the wrong column, or a name in a free-text cell, therefore never shows.
     """
     if not res.errors:
         raise ValueError(f"{file} row {res.row}: row has no errors")
-    source_personal = _PERSONAL
-    raw = {k: v for k, v in res.raw.items() if k not in source_personal}
+
+    def scrub(text: str) -> str:
+        for value in secrets:
+            text = text.replace(value, pii.NAME_MASK)
+        return pii.mask(text, name, address) or ""
+
+    name, address = res.raw.get("citizen_name"), res.raw.get("address")
+    secrets = sorted(
+        {v.strip() for k, v in res.raw.items() if k in _PERSONAL_VALUES and v and len(v.strip()) >= 2},
+        key=len,
+        reverse=True,
+    )
+    raw = {
+        k: (scrub(v) if k not in _KEYS else _scrub_key(v, secrets))
+        for k, v in res.raw.items()
+        if k not in _PERSONAL
+    }
     return {
         "file": file,
         "row": res.row,
         "field": "; ".join(k for k, _ in res.errors),
-        "reason": "; ".join(r for _, r in res.errors),
+        "reason": "; ".join(scrub(r) for _, r in res.errors),
         "raw": json.dumps(raw, ensure_ascii=False),
     }
 
 
 _PERSONAL = frozenset(f.key for spec in SOURCES.values() for f in spec["fields"] if f.personal)
+# record keys (case_id, payment_id, budget codes) are how a quarantined row is found again: masked
+# only when the whole cell is a personal value or a phone / ID number, never for a digit run inside
+_KEYS = frozenset(k for spec in SOURCES.values() for k in spec["id"])
+_WHOLE = tuple(re.compile(p) for p in (pii.ID_NUMBER, pii.MOBILE, pii.LANDLINE))
+
+
+def _scrub_key(value: str, secrets: list[str]) -> str:
+    v = value.strip()
+    if v in secrets or any(r.fullmatch(v) for r in _WHOLE):
+        return pii.NAME_MASK
+    return value
+
+
+# personal fields whose value is a token (a name, a phone, an address, a payee), searched for in
+# the other cells; free-text personal fields (content) are only dropped
+_PERSONAL_VALUES = frozenset(
+    f.key for spec in SOURCES.values() for f in spec["fields"] if f.personal and f.type != "text"
+)

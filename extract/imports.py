@@ -15,13 +15,15 @@ SHA-256 of the file bytes: landing the same file again reuses the folder and rew
 replaces it, with a warning).
 
 Bad rows go to ``$MINHU_HOME/quarantine/<source>/<sha256>.csv`` (UTF-8 with a BOM so Excel opens it;
-columns file,row,field,reason,raw as `extract.files.quarantine_row` makes them: no personal data).
+columns file,row,field,reason,raw as `extract.files.quarantine_row` makes them: no personal field,
+and personal data masked in every other cell and reason). A record longer than MAX_RECORD_BYTES as
+JSON is quarantined too (the loader could not read it).
 A row can also be rejected by the caller's ``reject(record)`` check (a payment to an unknown
 budget line): such rows are valid records, so they stay in records.jsonl, but they are quarantined
 and must not be loaded. The quarantine file is rewritten on every landing of the file (it also
 depends on what the warehouse knew) and removed when a landing has no bad row.
 
-A file-level problem (unreadable, undecodable, missing required column, CSV syntax error) raises
+A file-level problem (unreadable, undecodable, missing required column, a bad header row) raises
 `extract.files.ArchiveError` naming the file; nothing of that file is landed or quarantined.
 """
 
@@ -49,6 +51,9 @@ log = logging.getLogger(__name__)
 
 QUARANTINE_COLUMNS = ("file", "row", "field", "reason", "raw")
 COPY_CHUNK = 1 << 20
+# The longest line of records.jsonl the loader reads (DuckDB read_json's maximum_object_size,
+# 16 MiB by default); a longer record is quarantined here rather than failing the whole load.
+MAX_RECORD_BYTES = 16 * 1024 * 1024 - 1
 
 # A reject check: a valid record -> None, or (field, reason) to quarantine the row.
 Reject = Callable[[dict[str, Any]], "tuple[str, str] | None"]
@@ -176,6 +181,15 @@ def land_file(path: str | Path, source: str, reject: Reject | None = None) -> Fi
                         invalid += 1
                         continue
                     line = dumps(res.record, ensure_ascii=False, sort_keys=True).encode() + b"\n"
+                    if len(line) > MAX_RECORD_BYTES:
+                        reason = f"row is {len(line):,} bytes as a record, more than {MAX_RECORD_BYTES:,}"
+                        quarantine.add(
+                            quarantine_row(
+                                original.name, RowResult(res.row, None, [("_row", reason)], res.raw)
+                            )
+                        )
+                        invalid += 1
+                        continue
                     digest.update(line)
                     out.write(line)
                     records += 1

@@ -8,10 +8,11 @@ import json
 import logging
 import sys
 
-from minhu.errors import ExpectedFailure
+from minhu.errors import InvalidInput
 from minhu.settings import get_settings
 
-from .dates import date_range, parse_date
+from .dates import REPORT_GRAIN, check_period, date_range, parse_date
+from .expected import expected_failure
 
 
 def _print_json(obj) -> None:
@@ -21,14 +22,15 @@ def _print_json(obj) -> None:
 def cmd_run(args) -> int:
     from . import nightly
 
-    _print_json(nightly.run(parse_date(args.date), send_report=not args.no_report))
+    _print_json(nightly.run(parse_date(args.date, "--date"), send_report=not args.no_report))
     return 0
 
 
 def cmd_backfill(args) -> int:
     from . import nightly
 
-    _print_json(nightly.backfill(date_range(parse_date(args.start), parse_date(args.end))))
+    days = date_range(parse_date(args.start, "--start"), parse_date(args.end, "--end"))
+    _print_json(nightly.backfill(days))
     return 0
 
 
@@ -70,8 +72,13 @@ def cmd_smtp_serve(args) -> int:
 
 
 def cmd_import(args) -> int:
+    from pathlib import Path
+
     from . import imports
 
+    missing = [f for f in args.files if not Path(f).is_file()]
+    if missing:
+        raise InvalidInput(f"no such file: {', '.join(missing)} (nothing imported)")
     results = imports.import_files(args.kind, args.files)
     for r in results:
         if args.format == "json":
@@ -89,9 +96,12 @@ def cmd_import(args) -> int:
 
 
 def cmd_indicators(args) -> int:
-    from .indicators import fetch
+    from .indicators import check_scope, fetch
 
-    rows = fetch(args.grain, args.period, args.scope)
+    period, scope = check_period(args.grain, args.period), check_scope(args.scope)
+    rows = fetch(args.grain, period, scope)
+    if not rows:
+        print(f"minhu: no indicator rows for {args.grain} {period}, scope {scope}", file=sys.stderr)
     if args.format == "json":
         _print_json(rows)
     elif args.format == "csv":
@@ -145,7 +155,8 @@ def cmd_serve(args) -> int:
 def cmd_report(args) -> int:
     from . import reporting
 
-    out = reporting.report(args.kind, args.period, send=args.send, resend=args.resend)
+    period = check_period(REPORT_GRAIN[args.kind], args.period)
+    out = reporting.report(args.kind, period, send=args.send, resend=args.resend)
     if args.format == "json" and args.kind == "selfeval":
         _print_json(out["scopes"])  # the contract: [{scope, budget, executed, rate, score}, ...]
     elif args.format == "json":
@@ -155,8 +166,16 @@ def cmd_report(args) -> int:
     return 0
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse, but a usage error is one line (exit 2), like every other expected failure."""
+
+    def error(self, message: str):
+        where = self.prog.removeprefix("minhu").strip()
+        raise InvalidInput(f"{where + ': ' if where else ''}{message} (see `{self.prog} --help`)")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="minhu", description="minhu (民呼) warehouse")
+    p = _Parser(prog="minhu", description="minhu (民呼) warehouse")
     sub = p.add_subparsers(dest="command", required=True)
 
     r = sub.add_parser("run", help="the nightly pipeline for one business date")
@@ -215,23 +234,18 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
-    args = build_parser().parse_args(argv)
     try:
+        args = build_parser().parse_args(argv)
         return args.func(args)
-    except ExpectedFailure as exc:  # one line (what, where, what to do), never a traceback
-        print(f"minhu: {exc}", file=sys.stderr)
-        return exc.exit_code
-    except Exception as exc:  # a clear one-line error, not a traceback, for expected failures
-        from .nightly import GateFailed
-
-        if isinstance(exc, GateFailed | ValueError | FileNotFoundError) or type(exc).__name__ in (
-            "ExtractError",
-            "ArchiveError",
-            "DbtError",
-        ):
-            print(f"minhu: {exc}", file=sys.stderr)
-            return 1
-        raise
+    except Exception as exc:  # expected failures: one line and their exit code; bugs keep their traceback
+        failure = expected_failure(exc)
+        if failure is None:
+            raise
+        print(f"minhu: {failure.message}", file=sys.stderr)
+        return failure.exit_code
+    except KeyboardInterrupt:
+        print("minhu: interrupted", file=sys.stderr)
+        return 130
 
 
 if __name__ == "__main__":

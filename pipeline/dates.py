@@ -7,19 +7,81 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 from minhu.calendar import TZ
+from minhu.errors import InvalidInput
+
+_DATE_RE = re.compile(r"^(\d{4})-(\d{2})-(\d{2})$")
 
 
-def parse_date(value: str) -> date:
+def parse_date(value: str, what: str = "date") -> date:
+    """'YYYY-MM-DD' -> date; InvalidInput (a ValueError) naming the value otherwise."""
+    text = str(value).strip()
+    m = _DATE_RE.match(text)
     try:
-        return date.fromisoformat(value)
-    except ValueError as exc:
-        raise ValueError(f"not a date (YYYY-MM-DD): {value!r}") from exc
+        if m is None:
+            raise ValueError
+        return date(int(m.group(1)), int(m.group(2)), int(m.group(3)))
+    except ValueError:
+        raise InvalidInput(
+            f"{what} {value!r} is not a calendar date: expected YYYY-MM-DD (e.g. 2024-03-01)"
+        ) from None
 
 
 def date_range(start: date, end: date) -> list[date]:
     if end < start:
-        raise ValueError(f"end {end} is before start {start}")
+        raise InvalidInput(f"end {end} is before start {start}: expected --start <= --end")
     return [start + timedelta(days=i) for i in range((end - start).days + 1)]
+
+
+# The period forms of every grain: `minhu indicators --grain`, and the report kinds' periods.
+PERIOD_FORMS = {
+    "day": ("YYYY-MM-DD", "2024-03-01"),
+    "week": ("YYYY-Www, an ISO week", "2024-W10"),
+    "month": ("YYYY-MM", "2024-03"),
+    "year": ("YYYY", "2024"),
+}
+_PERIOD_RE = {
+    "day": _DATE_RE,
+    "week": re.compile(r"^(\d{4})-W(\d{2})$"),
+    "month": re.compile(r"^(\d{4})-(\d{2})$"),
+    "year": re.compile(r"^(\d{4})$"),
+}
+
+
+def period_bounds(grain: str, period: str) -> tuple[date, date]:
+    """The [first day, day after the last) of a period of a grain; InvalidInput naming the value and
+    the expected form for an unknown grain or a period that is not a real one of that grain
+    (2024-02-30, 2024-13, 2024-W60, 2023-W53)."""
+    if grain not in PERIOD_FORMS:
+        raise InvalidInput(f"unknown grain {grain!r}: expected one of {', '.join(PERIOD_FORMS)}")
+    form, example = PERIOD_FORMS[grain]
+    m = _PERIOD_RE[grain].match(str(period).strip())
+    try:
+        if m is None:
+            raise ValueError
+        y = int(m.group(1))
+        if grain == "day":
+            start = date(y, int(m.group(2)), int(m.group(3)))
+            return start, start + timedelta(days=1)
+        if grain == "week":
+            start = date.fromisocalendar(y, int(m.group(2)), 1)
+            return start, start + timedelta(days=7)
+        if grain == "month":
+            mo = int(m.group(2))
+            start = date(y, mo, 1)
+            return start, date(y + (mo == 12), mo % 12 + 1, 1)
+        if y < 1:
+            raise ValueError
+        return date(y, 1, 1), date(y + 1, 1, 1)
+    except (ValueError, OverflowError):
+        raise InvalidInput(
+            f"period {period!r} is not a {grain} period: expected {form} (e.g. {example})"
+        ) from None
+
+
+def check_period(grain: str, period: str) -> str:
+    """The period, stripped, if it is a real period of the grain; InvalidInput otherwise."""
+    period_bounds(grain, period)
+    return str(period).strip()
 
 
 def business_date_from_context(context: dict[str, Any]) -> date:
@@ -59,11 +121,7 @@ def month_chunks(start: date, end: date) -> list[tuple[date, date]]:
 
 
 REPORT_KINDS = ("daily", "weekly", "monthly")
-_REPORT_PERIOD = {
-    "daily": re.compile(r"^\d{4}-\d{2}-\d{2}$"),
-    "weekly": re.compile(r"^\d{4}-W\d{2}$"),
-    "monthly": re.compile(r"^\d{4}-\d{2}$"),
-}
+REPORT_GRAIN = {"daily": "day", "weekly": "week", "monthly": "month", "selfeval": "year"}
 
 
 def previous_report_period(kind: str, moment: datetime) -> str:
@@ -81,7 +139,7 @@ def previous_report_period(kind: str, moment: datetime) -> str:
     if kind == "monthly":
         last = today.replace(day=1) - timedelta(days=1)
         return f"{last.year}-{last.month:02d}"
-    raise ValueError(f"unknown report kind {kind!r}: {', '.join(REPORT_KINDS)}")
+    raise InvalidInput(f"unknown report kind {kind!r}: expected one of {', '.join(REPORT_KINDS)}")
 
 
 def report_period_from_context(kind: str, context: dict[str, Any]) -> str:
@@ -94,16 +152,20 @@ def report_period_from_context(kind: str, context: dict[str, Any]) -> str:
     ``logical_date``.
     """
     if kind not in REPORT_KINDS:
-        raise ValueError(f"unknown report kind {kind!r}: {', '.join(REPORT_KINDS)}")
+        raise InvalidInput(f"unknown report kind {kind!r}: expected one of {', '.join(REPORT_KINDS)}")
     dag_run = context.get("dag_run")
     conf = (getattr(dag_run, "conf", None) or {}) if dag_run else {}
     params = context.get("params") or {}
     explicit = conf.get("period") or params.get("period")
     if explicit:
         explicit = str(explicit).strip()
-        if not _REPORT_PERIOD[kind].match(explicit):
-            example = {"daily": "2024-03-01", "weekly": "2024-W10", "monthly": "2024-03"}[kind]
-            raise ValueError(f"conf period {explicit!r} is not a {kind} period (e.g. {example})")
+        try:
+            period_bounds(REPORT_GRAIN[kind], explicit)
+        except InvalidInput:
+            form, example = PERIOD_FORMS[REPORT_GRAIN[kind]]
+            raise InvalidInput(
+                f"conf period {explicit!r} is not a {kind} period: expected {form} (e.g. {example})"
+            ) from None
         return explicit
     candidates = [context.get("data_interval_end"), getattr(dag_run, "run_after", None) if dag_run else None]
     candidates.append(context.get("logical_date"))

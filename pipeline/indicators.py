@@ -2,26 +2,31 @@
 
 from __future__ import annotations
 
-import re
 from decimal import Decimal
 
 from minhu import warehouse
+from minhu.errors import InvalidInput
 
-GRAIN_PATTERNS = {
-    "day": re.compile(r"^\d{4}-\d{2}-\d{2}$"),
-    "week": re.compile(r"^\d{4}-W\d{2}$"),
-    "month": re.compile(r"^\d{4}-\d{2}$"),
-    "year": re.compile(r"^\d{4}$"),
-}
+from .dates import PERIOD_FORMS
+from .dates import check_period as _check_period
+
+GRAINS = tuple(PERIOD_FORMS)
 SCOPE_KINDS = ("all", "channel", "street", "handling_unit", "project", "function", "economic", "expense_type")
+SCOPE_FORM = f"all, a kind ({', '.join(SCOPE_KINDS[1:])}) or <kind>:<value> (e.g. channel:12345热线)"
 
 
-def check_period(grain: str, period: str) -> None:
-    if grain not in GRAIN_PATTERNS:
-        raise ValueError(f"unknown grain {grain!r}: day, week, month or year")
-    if not GRAIN_PATTERNS[grain].match(period):
-        examples = {"day": "2024-03-05", "week": "2024-W10", "month": "2024-03", "year": "2024"}
-        raise ValueError(f"period {period!r} does not match grain {grain} (e.g. {examples[grain]})")
+def check_period(grain: str, period: str) -> str:
+    """The period if it is a real period of the grain (2024-02-30, 2024-13, 2024-W60 are not)."""
+    return _check_period(grain, period)
+
+
+def check_scope(scope: str) -> str:
+    """'all', a scope kind, or '<kind>:<value>' with a non-empty value; InvalidInput otherwise."""
+    text = str(scope).strip()
+    kind, sep, value = text.partition(":")
+    if kind not in SCOPE_KINDS or (kind == "all" and sep) or (sep and not value.strip()):
+        raise InvalidInput(f"unknown scope {scope!r}: expected {SCOPE_FORM}")
+    return text
 
 
 def _number(v: Decimal | None, unit: str):
@@ -35,12 +40,9 @@ def _number(v: Decimal | None, unit: str):
 def fetch(grain: str, period: str, scope: str = "all") -> list[dict]:
     """One dict per indicator for (grain, period) and a scope: "all", a kind ("channel") for
     every value of that kind, or "<kind>:<value>" for one."""
-    check_period(grain, period)
+    period = check_period(grain, period)
+    scope = check_scope(scope)
     kind = scope.split(":", 1)[0]
-    if kind not in SCOPE_KINDS:
-        raise ValueError(
-            f"unknown scope {scope!r}: all or <kind>:<value> with kind in {', '.join(SCOPE_KINDS[1:])}"
-        )
     if scope == "all" or ":" in scope:
         where, arg = "scope = ?", scope
     else:
@@ -51,6 +53,8 @@ def fetch(grain: str, period: str, scope: str = "all") -> list[dict]:
         f" from marts.fct_indicators where grain = ? and period = ? and {where} order by scope, indicator",
         [grain, period, arg],
     )
+    if not rows and ":" in scope:
+        _check_scope_value(scope, kind)
     out = []
     for r in rows:
         value = r["value"]
@@ -68,3 +72,19 @@ def fetch(grain: str, period: str, scope: str = "all") -> list[dict]:
             }
         )
     return out
+
+
+def _check_scope_value(scope: str, kind: str) -> None:
+    """A '<kind>:<value>' scope the warehouse has never had is a typo, not an empty period."""
+    known = warehouse.query(
+        "select distinct scope from marts.fct_indicators where scope like ? order by scope", [kind + ":%"]
+    )
+    names = [r["scope"] for r in known]
+    if scope in names:
+        return
+    shown = ", ".join(names[:8]) + (f" … ({len(names)} in all)" if len(names) > 8 else "")
+    raise InvalidInput(
+        f"unknown scope {scope!r}: the published warehouse has no such {kind} scope"
+        + (f" (known: {shown})" if names else f" (it has no {kind} scope at all)")
+        + f"; list them with `minhu indicators --grain year --period YYYY --scope {kind}`"
+    )

@@ -27,7 +27,7 @@ from email.utils import formatdate, make_msgid
 from pathlib import Path
 
 from minhu.calendar import TZ
-from minhu.errors import ExpectedFailure
+from minhu.errors import DeliveryFailure
 from minhu.settings import get_settings
 
 from . import render
@@ -85,7 +85,7 @@ def build_message(
     return msg
 
 
-class DeliveryFailed(ExpectedFailure):
+class DeliveryFailed(DeliveryFailure):
     """A report could not be delivered (SMTP down or refusing); the message is the one line."""
 
 

@@ -87,7 +87,7 @@ def night(tmp_path_factory, sources_url):
 
 def test_minhu_run_with_smtp_down_ends_in_one_line(night):
     home, port, proc = night["home"], night["port"], night["proc"]
-    assert proc.returncode == 1, proc.stderr
+    assert proc.returncode == 4, proc.stderr
     line = _error_line(proc.stderr)
     assert line.startswith(f"minhu: daily report {DAY} not sent: SMTP 127.0.0.1:{port} failed 2 attempt(s)")
     assert f"re-run `minhu report daily --period {DAY} --send`" in line
@@ -108,7 +108,7 @@ def test_report_send_with_smtp_down_then_up_is_sent_exactly_once(night, tmp_path
     port = night["port"]
     env = _env(home, night["sources_url"], port)
     down = _minhu(["report", "daily", "--period", DAY, "--send"], env)
-    assert down.returncode == 1
+    assert down.returncode == 4
     line = _error_line(down.stderr)
     assert f"daily report {DAY} not sent: SMTP 127.0.0.1:{port}" in line and "not marked sent" in line
     assert _deliveries(home)[-1].state == "failed"

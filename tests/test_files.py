@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 import tracemalloc
 from datetime import datetime
 from pathlib import Path
@@ -572,3 +573,224 @@ def test_corrupt_xlsx_is_a_file_error(tmp_path: Path) -> None:
     p.write_bytes(b"PK\x03\x04" + b"garbage" * 10)
     with pytest.raises(ArchiveError, match="bad.xlsx: not a readable XLSX workbook"):
         open_archive(p, "cases")
+
+
+# ------------------------------------------------------------------------------------------ strict CSV
+
+SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗"
+GIVEN = "建国秀英志强丽娟海燕明华玉兰国庆桂芳春梅德胜"
+
+
+def person(i: int) -> dict[str, str]:
+    """A distinct citizen per row: name, phone and address occur nowhere else in the file."""
+    name = SURNAMES[i % len(SURNAMES)] + GIVEN[(i * 7) % len(GIVEN)] + GIVEN[(i * 11 + 3) % len(GIVEN)]
+    phone = f"139{i:04d}{(i * 7919) % 10000:04d}"
+    address = f"解放大道{100 + i}号{i % 9 + 1}栋"
+    return {
+        "case_id": f"QK20240301{i:06d}",
+        "citizen_name": name,
+        "citizen_phone": phone,
+        "address": address,
+        "content": f"市民{name}（联系电话：{phone}）反映：{address}门前占道经营",
+    }
+
+
+def case_lines(n: int) -> list[list[str]]:
+    """n case rows as cells (no cell needs quoting), in CASE's column order."""
+    return [list({**CASE, **person(i)}.values()) for i in range(1, n + 1)]
+
+
+def write_lines(path: Path, lines: list[str], encoding: str = "utf-8") -> Path:
+    header = ",".join(HEADER_ZH[k] for k in CASE)
+    path.write_bytes(("\r\n".join([header, *lines]) + "\r\n").encode(encoding))
+    return path
+
+
+CONTENT = list(CASE).index("content")
+NAME = list(CASE).index("citizen_name")
+
+
+def stray(cells: list[str], col: int = CONTENT) -> str:
+    """The row with a stray opening quote at the start of one cell."""
+    return ",".join(['"' + c if i == col else c for i, c in enumerate(cells)])
+
+
+def assert_no_personal_data(entries: list[dict], people: list[dict[str, str]]) -> None:
+    text = json.dumps(entries, ensure_ascii=False)
+    for p in people:
+        for key in ("citizen_name", "citizen_phone", "address"):
+            assert p[key] not in text, (key, p[key])
+    door = re.compile(r"[0-9]+号[0-9]+栋")
+    assert not door.search(text)
+
+
+@pytest.mark.parametrize("encoding", ["utf-8", "utf-8-sig", "gbk"])
+def test_a_stray_quote_on_row_21_of_40_quarantines_row_21_only(tmp_path: Path, encoding: str) -> None:
+    cells = case_lines(40)
+    lines = [",".join(c) for c in cells]
+    lines[19] = stray(cells[19])  # data row 20 = file row 21 (the header is row 1)
+    info, res = read_all(write_lines(tmp_path / "stray.csv", lines, encoding))
+    assert info.encoding == encoding.replace("gbk", "gbk") and info.rows == 40
+    good = [r for r in res if r.record is not None]
+    bad = [r for r in res if r.record is None]
+    assert len(good) == 39 and [r.row for r in bad] == [21]
+    assert [r.row for r in good] == [n for n in range(2, 42) if n != 21]
+    # every good row is exactly its own line: nothing merged into anything
+    for r in good:
+        i = r.row - 1
+        assert r.record["case_id"] == f"QK20240301{i:06d}"
+        assert r.record["content"] == person(i)["content"]
+        assert r.record["updated_at"] == "2024-03-01T10:00:00+08:00"
+    ((key, reason),) = bad[0].errors
+    assert key == "content" and reason.startswith("unbalanced quote in field 诉求内容 (content)")
+    entry = quarantine_row("stray.csv", bad[0])
+    assert entry["row"] == 21 and entry["field"] == "content"
+    raw = json.loads(entry["raw"])
+    assert raw["case_id"] == "QK20240301000020" and raw["channel"] == "12345热线"
+    assert "_unread" in raw and "updated_at" not in raw  # nothing after the fault is shown
+    assert_no_personal_data([entry], [person(i) for i in range(1, 41)])
+
+
+def test_several_stray_quotes_legit_quoted_fields_and_text_after_a_closing_quote(tmp_path: Path) -> None:
+    cells = case_lines(40)
+    lines = [",".join(c) for c in cells]
+    for i in (4, 5, 19, 32):  # file rows 6, 7, 21, 34
+        lines[i] = stray(cells[i])
+    lines[9] = stray(cells[9], NAME)  # row 11: the quote in a personal field
+    # row 14: a real quoted field with a line break, commas and quotes
+    legit = dict(zip(CASE, cells[12], strict=True))
+    legit["content"] = '反映："占道经营",\r\n第二行, 还有逗号'
+    buf = io.StringIO()
+    csv.writer(buf, lineterminator="\r\n").writerow(list(legit.values()))
+    lines[12] = buf.getvalue().removesuffix("\r\n")
+    # row 27 (line 28: row 14 has two lines): text after a closing quote
+    lines[25] = lines[25].replace(CASE["category"], '"城市管理"/市容', 1)
+    _, res = read_all(write_lines(tmp_path / "several.csv", lines, "gbk"))
+    bad = {r.row: r for r in res if r.record is None}
+    assert sorted(bad) == [6, 7, 11, 21, 27, 34]
+    assert bad[11].errors[0][0] == "citizen_name"
+    assert bad[27].errors[0] == (
+        "category",
+        "unbalanced quote in field 诉求分类 (category) (line 28 of the file); the row is not loaded,"
+        " reading resumed at the next line",
+    )
+    good = {r.row: r.record for r in res if r.record is not None}
+    assert len(good) == 34 and good[14]["content"] == legit["content"].strip()
+    assert all(good[n]["case_id"] == f"QK20240301{n - 1:06d}" for n in good)
+    assert_no_personal_data(
+        [quarantine_row("several.csv", r) for r in bad.values()], [person(i) for i in range(1, 41)]
+    )
+
+
+def test_a_quote_in_the_last_row(tmp_path: Path) -> None:
+    cells = case_lines(10)
+    lines = [",".join(c) for c in cells]
+    lines[-1] = stray(cells[-1], len(CASE) - 1)  # in updated_at, the last column
+    _, res = read_all(write_lines(tmp_path / "last.csv", lines))
+    assert [r.row for r in res if r.record is None] == [11]
+    assert len([r for r in res if r.record is not None]) == 9
+    assert res[-1].errors[0][0] == "updated_at"
+
+
+def test_a_stray_quote_swallowing_a_record_of_the_right_width_is_still_caught(tmp_path: Path) -> None:
+    """A stray quote closed by a later quote can give a record of exactly the header's width; the
+    lines it swallowed are complete records of their own, so it is a stray quote, not a field."""
+    cells = case_lines(6)
+    lines = [",".join(c) for c in cells]
+    width = len(CASE)
+    lines[1] = ",".join(cells[1][:CONTENT]) + ',"' + "x"  # the quote opens in content
+    lines[3] = 'y",' + ",".join(cells[3][CONTENT + 1 :])  # ... and closes here, width cells in all
+    merged = next(csv.reader(io.StringIO("\r\n".join(lines[1:4]) + "\r\n")))
+    assert len(merged) == width  # the trap is real
+    _, res = read_all(write_lines(tmp_path / "trap.csv", lines))
+    bad = [r.row for r in res if r.record is None]
+    assert 3 in bad and [r.row for r in res if r.record is not None] == [2, 4, 6, 7]
+
+
+def test_a_5_mb_cell_loads_in_utf8_and_gbk(tmp_path: Path) -> None:
+    big = ("楼道杂物堆放，" * 250_000 + "\n") * 3  # 5.25 MB in UTF-8, 3.5 MB in GBK, 3 line breaks
+    rows = [
+        {**CASE, "case_id": "QK1"},
+        {**CASE, "case_id": "QK2", "content": big},
+        {**CASE, "case_id": "QK3"},
+    ]
+    for encoding in ("utf-8", "gbk"):
+        p = case_csv(tmp_path / f"big-{encoding}.csv", rows, encoding=encoding)
+        assert p.stat().st_size > 3_400_000
+        _, res = read_all(p)
+        assert [r.errors for r in res] == [[], [], []]
+        assert res[1].record["content"] == big.strip() and res[2].row == 4
+
+
+def test_a_row_longer_than_the_limit_is_quarantined_alone(tmp_path: Path, monkeypatch) -> None:
+    import extract.files as files
+
+    monkeypatch.setattr(files, "MAX_RECORD_CHARS", 20_000)
+    cells = case_lines(8)
+    lines = [",".join(c) for c in cells]
+    lines[2] = lines[2].replace(CASE["category"], "长" * 30_000, 1)  # row 4: one unquoted long line
+    long_quoted = dict(zip(CASE, cells[5], strict=True))
+    long_quoted["content"] = "很长的内容\n" * 5_000  # row 7: a quoted field over many lines
+    buf = io.StringIO()
+    csv.writer(buf, lineterminator="\r\n").writerow(list(long_quoted.values()))
+    lines[5] = buf.getvalue().removesuffix("\r\n")
+    _, res = read_all(write_lines(tmp_path / "long.csv", lines))
+    bad = {r.row: r.errors for r in res if r.record is None}
+    assert bad[4][0][1].startswith("row longer than 20,000 characters")
+    assert "no closing quote within 20,000 characters" in bad[7][0][1]
+    # every other good row loads; the 5,000 lines of row 7's field are read as rows of their own
+    # and quarantined (never merged into a row, never lost: rows = good + bad)
+    good = [r.record["case_id"] for r in res if r.record is not None]
+    assert good == [f"QK20240301{i:06d}" for i in (1, 2, 4, 5, 7, 8)]
+    assert len(res) == 6 + len(bad) and len(bad) > 5_000
+
+
+def test_a_stray_quote_keeps_memory_bounded(tmp_path: Path, monkeypatch) -> None:
+    import extract.files as files
+
+    monkeypatch.setattr(files, "MAX_RECORD_CHARS", 200_000)
+    cells = case_lines(20_000)
+    lines = [",".join(c) for c in cells]
+    lines[0] = stray(cells[0])  # swallows everything up to the limit, then is given back
+    p = write_lines(tmp_path / "stray-big.csv", lines, "gbk")
+    tracemalloc.start()
+    try:
+        _, it = open_archive(p, "cases")
+        counts = {"good": 0, "bad": 0}
+        for r in it:
+            counts["good" if r.record is not None else "bad"] += 1
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert counts == {"good": 19_999, "bad": 1}
+    assert p.stat().st_size > 4_000_000
+    assert peak < 4_000_000  # the limit's worth of lines, never the file
+
+
+def test_quarantine_masks_personal_data_in_every_cell(tmp_path: Path) -> None:
+    """Cells shifted into the wrong column and free-text cells: name, phone and address masked."""
+    p1, p2 = person(1), person(2)
+    shifted = {
+        **CASE,
+        **p1,
+        "category": p1["citizen_phone"],
+        "grid_id": p1["address"],
+        "channel": p1["citizen_name"],
+    }
+    other = {**CASE, **p2, "handling_unit": f"{p2['content']} 另见{p1['address']}", "status": "??"}
+    _, res = read_all(case_csv(tmp_path / "shift.csv", [shifted, other]))
+    entries = [quarantine_row("shift.csv", r) for r in res]
+    assert all(r.record is None for r in res)
+    assert_no_personal_data(entries, [p1, p2])
+    assert "[电话]" in entries[0]["raw"] or "**" in entries[0]["raw"]
+
+
+def test_quarantine_keeps_long_record_keys_but_not_a_phone_in_their_place(tmp_path: Path) -> None:
+    rows = [
+        {**CASE, "case_id": "2024030100000123", "channel": "?"},  # 16 digits: kept whole
+        {**CASE, "case_id": "13912345678", "channel": "?"},  # a phone in the id column: masked
+    ]
+    _, res = read_all(case_csv(tmp_path / "keys.csv", rows))
+    raws = [json.loads(quarantine_row("keys.csv", r)["raw"]) for r in res]
+    assert raws[0]["case_id"] == "2024030100000123"
+    assert raws[1]["case_id"] == "**"

@@ -441,3 +441,93 @@ def test_a_command_whose_every_file_fails_publishes_nothing(home: Path, tmp_path
     assert "missing.csv" in results[1]["error"]
     assert not (home / "warehouse.duckdb").exists()
     assert not any((home / "raw" / "imports" / "cases").iterdir())
+
+
+# ------------------------------------------------------------------------------------------ strict CSV
+
+SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗"
+GIVEN = "建国秀英志强丽娟海燕明华玉兰国庆桂芳春梅德胜"
+
+
+def citizen(i: int) -> dict[str, str]:
+    name = SURNAMES[i % len(SURNAMES)] + GIVEN[(i * 7) % len(GIVEN)] + GIVEN[(i * 11 + 3) % len(GIVEN)]
+    phone = f"137{i:04d}{(i * 7919) % 10000:04d}"
+    address = f"建设大道{200 + i}号{i % 9 + 1}栋"
+    return {
+        "citizen_name": name,
+        "citizen_phone": phone,
+        "address": address,
+        "content": f"本人{name}，{address}楼下占道经营，联系电话{phone}。",
+    }
+
+
+def test_cli_strict_csv_stray_quotes_and_a_5_mb_cell(home: Path, tmp_path: Path) -> None:
+    """The real `minhu import`: a GBK file of 40 rows with a stray quote on row 21, a UTF-8 file
+    with stray quotes on several rows and in its last row, and a file with a 5 MB cell."""
+    k = keys("cases")
+    header = ",".join(zh("cases")[key] for key in k)
+    people: list[dict[str, str]] = []
+
+    def lines(prefix: str, n: int, stray_rows: set[int]) -> str:
+        out = [header]
+        for i in range(1, n + 1):
+            person = citizen(len(people) + 1)
+            people.append(person)
+            row = case(f"{prefix}{i:03d}", "2023-03-02 10:00:00", **person)
+            cells = [row[key] for key in k]
+            if i + 1 in stray_rows:  # file row = data row + 1
+                at = k.index("content") if i % 2 else k.index("category")
+                cells[at] = '"' + cells[at]
+            out.append(",".join(cells))
+        return "\r\n".join(out) + "\r\n"
+
+    gbk = tmp_path / "工单_引号.csv"
+    gbk.write_bytes(lines("QKS", 40, {21}).encode("gbk"))
+    several = tmp_path / "工单_多处引号.csv"
+    several.write_text(lines("QKM", 12, {3, 8, 13}), encoding="utf-8-sig")
+    name = citizen(99)["citizen_name"]
+    big_content = "楼道杂物堆放，影响通行，" * 145_000 + f"联系人{name}"  # 5.2 MB in UTF-8
+    big_row = case("QKB001", "2023-03-02 10:00:00", content=big_content, citizen_name=name)
+    big = write_csv(
+        tmp_path / "工单_大字段.csv", [zh("cases")[key] for key in k], [[big_row[key] for key in k]], "utf-8"
+    )
+    assert big.stat().st_size > 5_000_000
+
+    out = run_cli(home, "import", "cases", str(gbk), str(several), str(big))
+    assert out.returncode == 0, out.stderr
+    assert "Traceback" not in out.stderr
+    got = out.stdout.splitlines()
+    assert got[0] == f"{gbk}: 40 rows, 39 loaded, 0 superseded, 1 quarantined, 49 cases"
+    assert got[1] == f"{several}: 12 rows, 9 loaded, 0 superseded, 3 quarantined, 49 cases"
+    assert got[2] == f"{big}: 1 rows, 1 loaded, 0 superseded, 0 quarantined, 49 cases"
+
+    q = read_quarantine(home / "quarantine" / "cases" / f"{sha256(gbk)}.csv")
+    assert [(e["row"], e["field"]) for e in q] == [("21", "category")]
+    assert q[0]["reason"].startswith("unbalanced quote in field 诉求分类 (category)")
+    q = read_quarantine(home / "quarantine" / "cases" / f"{sha256(several)}.csv")
+    assert [e["row"] for e in q] == ["3", "8", "13"]  # 13 is the last row
+    assert all(e["reason"].startswith("unbalanced quote in field") for e in q)
+
+    loaded = dict(query(home, "select case_id, content from raw.cases"))
+    assert sorted(loaded) == sorted(
+        [f"QKS{i:03d}" for i in range(1, 41) if i != 20]
+        + [f"QKM{i:03d}" for i in range(1, 13) if i not in (2, 7, 12)]
+        + ["QKB001"]
+    )
+    assert loaded["QKS021"] == people[20]["content"]  # the row after the stray quote is itself
+    assert loaded["QKB001"] == big_content
+    (masked,) = query(
+        home, "select content_masked from staging.stg_platform__cases where case_id = 'QKB001'"
+    )[0]
+    assert len(masked) == len(big_content) - len(name) + 2
+
+    # no name, phone or address of the input anywhere under quarantine/ or logs/, nor on the console
+    texts = [out.stdout, out.stderr]
+    for folder in ("quarantine", "logs"):
+        texts += [
+            p.read_text(encoding="utf-8", errors="replace") for p in (home / folder).rglob("*") if p.is_file()
+        ]
+    assert len(texts) > 3
+    for person in [*people, citizen(99)]:
+        for key in ("citizen_name", "citizen_phone", "address"):
+            assert not any(person[key] in t for t in texts), (key, person[key])

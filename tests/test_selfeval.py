@@ -340,4 +340,4 @@ def test_no_sending_after_a_failed_gate(jianghan):
 def test_a_year_without_budget_is_a_clear_error(jianghan, capsys):
     assert cli.main(["report", "selfeval", "--period", "2024"]) == 1
     assert "no budget for fiscal year 2024" in capsys.readouterr().err
-    assert cli.main(["report", "selfeval", "--period", "2023-12"]) == 1
+    assert cli.main(["report", "selfeval", "--period", "2023-12"]) == 2  # invalid input

@@ -1,7 +1,8 @@
 {#-
     Every distinct version of every case, typed. Personal data stops here: citizen name, phone
-    and address are dropped, and phone and ID numbers (and the citizen's own name) are masked
-    in the free text before anything downstream can read it.
+    and address are dropped, and in the free text the citizen's own name and address, ID numbers,
+    phone numbers and the door numbers of any address are masked (macro mask_personal, the rule
+    of minhu/pii.py) before anything downstream can read it.
 -#}
 with
 
@@ -31,13 +32,7 @@ typed as (
         {{ case_flag('is_business_env') }} as is_business_env,
         {{ case_flag('is_key_supervision') }} as is_key_supervision,
         nullif(satisfaction, '') as satisfaction,
-        regexp_replace(
-            regexp_replace(
-                replace(content, coalesce(nullif(citizen_name, ''), chr(0)), '**'),
-                '\d{17}[\dXx]|\d{15}', '[身份证号]', 'g'
-            ),
-            '(\+?86[- ]?)?1[3-9]\d[- ]?\d{4}[- ]?\d{4}', '[电话]', 'g'
-        ) as content_masked,
+        {{ mask_personal('content', 'citizen_name', 'address') }} as content_masked,
         _batch,
         _row,
         _loaded_at
