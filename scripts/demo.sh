@@ -25,6 +25,10 @@ if ! grep -q "simulators on" "$MINHU_HOME/logs/sources.log" || ! grep -q "SMTP s
   exit 1
 fi
 
+echo "demo: importing the published 2024 budget tables of unit 118001 (the gate checks them) ..."
+.venv/bin/minhu import published-budget tests/data/published_budget_118001_2024.csv >"$MINHU_HOME/logs/demo-import.log" 2>&1 || {
+  tail -20 "$MINHU_HOME/logs/demo-import.log"; echo "demo: the import failed (log: $MINHU_HOME/logs/demo-import.log)"; exit 1; }
+
 echo "demo: running the nightly DAG for business date $DATE (airflow dags test) ..."
 bin/airflow-env airflow dags test nightly -c "{\"business_date\": \"$DATE\"}" >"$MINHU_HOME/logs/demo-dags-test.log" 2>&1 || {
   tail -40 "$MINHU_HOME/logs/demo-dags-test.log"; echo "demo: the DAG run failed (log: $MINHU_HOME/logs/demo-dags-test.log)"; exit 1; }
