@@ -569,7 +569,9 @@ def _hierarchy_check(kind: str) -> Check:
             e.ExpectColumnPairValuesToBeEqual(
                 column_A="lines",
                 column_B="classified_lines",
-                meta=_meta(f"every budget line's {kind} code has {levels[-1]} digits (counted at every level)"),
+                meta=_meta(
+                    f"every budget line's {kind} code has {levels[-1]} digits (counted at every level)"
+                ),
             ),
             e.ExpectColumnPairValuesToBeEqual(
                 column_A="class_amount", column_B="lines_amount", meta=_meta(f"{label}: 类 = Σ lines")
@@ -781,7 +783,7 @@ def _published_sql(cat: Catalog) -> str:
     its dimension, code, measure and fund_source say which lines it sums (minhu/published.py).
     """
     if not cat.has(PUBLISHED_TABLE):  # nothing imported: nothing to compare (the note says so)
-        return "select " + ", ".join(f"null as \"{c}\"" for c in _PUBLISHED_COLUMNS) + " where false"
+        return "select " + ", ".join(f'null as "{c}"' for c in _PUBLISHED_COLUMNS) + " where false"
     measure = " ".join(f"when '{m}' then {cond}" for m, cond in _MEASURE.items())
     divisor = " ".join(f"when '{u}' then {d}" for u, d in published.DIVISOR.items())
     tolerance = " ".join(f"when '{u}' then {t}" for u, t in published.TOLERANCE.items())

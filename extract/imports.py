@@ -149,7 +149,9 @@ class _Quarantine:
             self.tmp.unlink(missing_ok=True)
 
 
-def land_file(path: str | Path, source: str, reject: Reject | None = None, reader=open_archive) -> FileLanding:
+def land_file(
+    path: str | Path, source: str, reject: Reject | None = None, reader=open_archive
+) -> FileLanding:
     """Land one archive file (see the module docstring); ArchiveError on a file-level problem.
 
     ``reader`` reads the copy as `extract.files.open_archive` does (a published budget file has
