@@ -791,6 +791,8 @@ def _published_sql(cat: Catalog) -> str:
         with lines as ({budget_lines_sql(cat)}),
         published as (
             select p.*, row_number() over () as published_row from {PUBLISHED_TABLE} p
+            -- only the (fiscal year, unit)s with budget lines (the others are named in the note)
+            where exists (select 1 from lines l where l.fiscal_year = p.fiscal_year and l.unit_code = p.unit_code)
         ),
         computed as (
             select

@@ -239,3 +239,17 @@ def test_a_bad_published_file_names_file_row_and_field(copy, tmp_path, capsys):
     assert (
         f"minhu: {no_unit}: missing required column(s) for a published budget: amount_unit (金额单位)" in err
     )
+
+
+def test_published_tables_without_budget_lines_are_named_not_failed(copy):
+    # 硚口 2024 tables in a warehouse that has no 118001 line: nothing to compare, and the note says so
+    assert main(["import", "published-budget", str(DATA / "published_budget_118001_2024.csv")]) == 0
+    g = gate(copy)
+    assert g["passed"] and g["failed_errors"] == []
+    (check,) = outcome(g, "published_tables")
+    assert check["success"] and check["rows"] == 0
+    assert (
+        "budget.published_coverage: published tables checked for (unit/year) none; "
+        "budget lines without published tables: 990101/2025; "
+        "published tables without budget lines: 118001/2024" in g["notes"]
+    )

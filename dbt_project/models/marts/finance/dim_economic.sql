@@ -29,22 +29,36 @@ line_names as (
     qualify row_number() over (partition by economic_code order by updated_at desc) = 1
 ),
 
+levels as (
+    select
+        left(economic_code, 3) as economic_code,
+        fiscal_year
+    from lines
+    union
+    select
+        economic_code,
+        fiscal_year
+    from lines
+),
+
 used as (
     select
-        levels.code as economic_code,
-        max(lines.fiscal_year) as last_fiscal_year
-    from lines
-    cross join unnest(list_distinct([left(lines.economic_code, 3), lines.economic_code])) as levels (code)
-    group by levels.code
+        economic_code,
+        max(fiscal_year) as last_fiscal_year
+    from levels
+    group by economic_code
+),
+
+reference_codes as (
+    select distinct economic_code from classes
 ),
 
 codes as (
     select
-        coalesce(used.economic_code, reference.economic_code) as economic_code,
+        coalesce(used.economic_code, reference_codes.economic_code) as economic_code,
         used.last_fiscal_year
     from used
-    full join (select distinct economic_code from classes) as reference
-        on used.economic_code = reference.economic_code
+    full join reference_codes on used.economic_code = reference_codes.economic_code
 ),
 
 reference_names as (
@@ -57,10 +71,7 @@ reference_names as (
             codes.economic_code = classes.economic_code
             and (
                 codes.last_fiscal_year is null
-                or (
-                    classes.valid_from_year <= codes.last_fiscal_year
-                    and coalesce(classes.valid_to_year, 9999) >= codes.last_fiscal_year
-                )
+                or codes.last_fiscal_year between classes.valid_from_year and coalesce(classes.valid_to_year, 9999)
             )
     qualify row_number() over (partition by codes.economic_code order by classes.valid_from_year desc) = 1
 ),

@@ -27,24 +27,41 @@ line_names as (
     qualify row_number() over (partition by function_code order by updated_at desc) = 1
 ),
 
+levels as (
+    select
+        left(function_code, 3) as function_code,
+        fiscal_year
+    from lines
+    union
+    select
+        left(function_code, 5) as function_code,
+        fiscal_year
+    from lines
+    union
+    select
+        function_code,
+        fiscal_year
+    from lines
+),
+
 used as (
     select
-        levels.code as function_code,
-        max(lines.fiscal_year) as last_fiscal_year
-    from lines
-    cross join unnest(list_distinct([
-        left(lines.function_code, 3), left(lines.function_code, 5), lines.function_code
-    ])) as levels (code)
-    group by levels.code
+        function_code,
+        max(fiscal_year) as last_fiscal_year
+    from levels
+    group by function_code
+),
+
+reference_codes as (
+    select distinct function_code from classes
 ),
 
 codes as (
     select
-        coalesce(used.function_code, reference.function_code) as function_code,
+        coalesce(used.function_code, reference_codes.function_code) as function_code,
         used.last_fiscal_year
     from used
-    full join (select distinct function_code from classes) as reference
-        on used.function_code = reference.function_code
+    full join reference_codes on used.function_code = reference_codes.function_code
 ),
 
 reference_names as (
@@ -57,10 +74,7 @@ reference_names as (
             codes.function_code = classes.function_code
             and (
                 codes.last_fiscal_year is null
-                or (
-                    classes.valid_from_year <= codes.last_fiscal_year
-                    and coalesce(classes.valid_to_year, 9999) >= codes.last_fiscal_year
-                )
+                or codes.last_fiscal_year between classes.valid_from_year and coalesce(classes.valid_to_year, 9999)
             )
     qualify row_number() over (partition by codes.function_code order by classes.valid_from_year desc) = 1
 ),
