@@ -46,6 +46,10 @@ class Check:
     when it exists and raw otherwise). ``requires`` names tables without which the check cannot
     run: it is then reported as a warning ("model missing"), never silently passed.
     ``index`` names the columns that identify a failing row in the details (a batch, a case).
+    ``listing`` names a column whose values (all of them, joined) a failed expectation lists in
+    its ``Outcome.listing`` (the unnamed codes: "科目 2089999、科目 21208"). ``note`` turns the
+    check's rows into a sentence the result carries whatever the outcome (``GateResult.notes``);
+    a check may have a note and no expectation.
     """
 
     name: str
@@ -54,6 +58,8 @@ class Check:
     requires: tuple[str, ...] = ()
     index: tuple[str, ...] = ()
     description: str = ""
+    listing: str | None = None
+    note: Callable[[pd.DataFrame], str] | None = None
 
     def query(self, catalog: Catalog) -> str:
         return self.sql(catalog) if callable(self.sql) else self.sql
@@ -75,6 +81,7 @@ class Outcome:
     success: bool
     details: str = ""
     rows: int | None = None
+    listing: str = ""  # every value of the check's listing column, for a failed expectation
 
     @property
     def label(self) -> str:
@@ -86,6 +93,7 @@ class GateResult:
     outcomes: list[Outcome] = field(default_factory=list)
     seconds: float = 0.0
     docs: str | None = None  # the GX Data Docs index, when rendered
+    notes: list[str] = field(default_factory=list)  # "suite.check: sentence", whatever the outcome
 
     @property
     def errors(self) -> list[Outcome]:
@@ -113,8 +121,9 @@ class GateResult:
             f"{c['succeeded']}/{c['expectations']} expectations passed, {c['errors']} errors, "
             f"{c['warnings']} warnings"
         ]
-        lines += [f"  ERROR   {o.label} {o.details}" for o in self.errors]
-        lines += [f"  WARNING {o.label} {o.details}" for o in self.warnings]
+        lines += [f"  ERROR   {o.label} {o.listing or o.details}" for o in self.errors]
+        lines += [f"  WARNING {o.label} {o.listing or o.details}" for o in self.warnings]
+        lines += [f"  NOTE    {n}" for n in self.notes]
         return "\n".join(lines)
 
 
@@ -206,7 +215,7 @@ def validate(warehouse: Path, suites: list[Suite], docs_dir: Path | None = None)
         cat = catalog(con)
         for suite in suites:
             for check in suite.checks:
-                result.outcomes += _run_check(gx, context, source, con, cat, suite, check)
+                result.outcomes += _run_check(gx, context, source, con, cat, suite, check, result.notes)
     finally:
         con.close()
     if docs_dir is not None:
@@ -219,7 +228,20 @@ def validate(warehouse: Path, suites: list[Suite], docs_dir: Path | None = None)
     return result
 
 
-def _run_check(gx, context, source, con, cat: Catalog, suite: Suite, check: Check) -> list[Outcome]:
+LISTED = 200  # values of a listing shown at most
+
+
+def _listing(df: pd.DataFrame, column: str | None) -> str:
+    if not column or column not in df.columns or df.empty:
+        return ""
+    values = [str(v) for v in df[column].tolist()]
+    more = f" 等 {len(values)} 项" if len(values) > LISTED else ""
+    return "、".join(values[:LISTED]) + more
+
+
+def _run_check(
+    gx, context, source, con, cat: Catalog, suite: Suite, check: Check, notes: list[str] | None = None
+) -> list[Outcome]:
     name = f"{suite.name}.{check.name}"
     missing = [t for t in check.requires if not cat.has(t)]
     if missing:
@@ -236,6 +258,11 @@ def _run_check(gx, context, source, con, cat: Catalog, suite: Suite, check: Chec
                     (e.meta or {}).get("severity", "error"), False, detail)
             for e in expectations
         ]  # fmt: skip
+    if check.note is not None and notes is not None:
+        notes.append(f"{name}: {check.note(df)}")
+    if not expectations:
+        return []
+    listing = _listing(df, check.listing)
     batch = source.add_dataframe_asset(name).add_batch_definition_whole_dataframe("all")
     gx_suite = context.suites.add(gx.ExpectationSuite(name=name, meta={"description": check.description}))
     for exp in expectations:
@@ -268,6 +295,7 @@ def _run_check(gx, context, source, con, cat: Catalog, suite: Suite, check: Chec
                 success=bool(r.success),
                 details=details,
                 rows=len(df),
+                listing=listing if not r.success else "",
             )
         )
     return outcomes

@@ -5,9 +5,11 @@
 - ``cases``: every row read is accounted for, fct_cases = distinct case ids landed, case_count
   by channel / street / case type sums to the total, timestamps in order.
 - ``budget``: per fiscal year and unit: the function (类/款/项) and economic (类/款)
-  hierarchies against the classification seeds, function view = economic view, 基本支出 =
-  人员经费 + 公用经费, Σ projects = 项目支出, execution within the adjusted budget, payments net
-  of refunds ≥ 0 and against existing lines, the published 2024 tables reproduced.
+  hierarchies summed by code prefix (no closed list of codes), function view = economic view,
+  基本支出 = 人员经费 + 公用经费, Σ projects = 项目支出, execution within the adjusted budget,
+  payments net of refunds ≥ 0 and against existing lines, every imported published table
+  reproduced (any unit and year; a note says which were checked and which had none), and a
+  warning listing the codes in use that nothing names ("科目 2089999").
 - ``indicators``: rates in [0, 1], numerator ≤ denominator, additive period totals = Σ days.
 
 Severity: ``error`` stops publication, ``warning`` is reported. Aggregates are pushed into SQL
@@ -18,7 +20,7 @@ rates) the query selects those rows and GX validates them (an empty frame passes
 from __future__ import annotations
 
 from expectations.gate import Catalog, Check, Suite
-from minhu import schemas
+from minhu import published, schemas
 
 ERROR, WARNING = "error", "warning"
 
@@ -495,47 +497,81 @@ def payments_sql(cat: Catalog) -> str:
     """
 
 
-FUNCTION_SEED = "reference.function_classes"
-ECONOMIC_SEED = "reference.economic_classes"
-PUBLISHED_SEED = "reference.published_budget_2024"
+PUBLISHED_TABLE = published.TABLE
+# The levels of each classification: a code's 类/款/项 are its prefixes of these lengths.
+LEVELS = {"function": (3, 5, 7), "economic": (3, 5)}
+LEVEL_NAMES = ("class", "section", "item")
+LEVEL_CN = {"class": "类", "section": "款", "item": "项"}
+
+
+def _well_formed(kind: str, col: str | None = None) -> str:
+    return f"regexp_full_match({col or kind + '_code'}, '\\d{{{LEVELS[kind][-1]}}}')"
 
 
 def _hierarchy_check(kind: str) -> Check:
-    """Per (fiscal year, unit, 类): Σ lines = 类 = Σ款 (= Σ项), against the classification seed."""
-    seed, levels = (FUNCTION_SEED, (3, 5, 7)) if kind == "function" else (ECONOMIC_SEED, (3, 5))
+    """Per (fiscal year, unit, 类): Σ lines = 类 = Σ款 (= Σ项), every level by code prefix.
+
+    No list of codes: each level is the sum of its lines grouped by the code's prefix, whether
+    or not a name is known. The levels are aggregated from the finest up (项 → 款 → 类), so the
+    check reconciles the grouping itself; a code that is not well formed (not N digits) is
+    counted in no level and fails the first expectation.
+    """
+    levels = LEVELS[kind]
     col = f"{kind}_code"
-    known = [f"left({col}, {n}) in (select code from classes)" for n in levels]
-    names = ["class", "section", "item"][: len(levels)]
-    sums = ",\n".join(
-        f"coalesce(sum(adjusted_amount) filter (where {' and '.join(known[: i + 1])}), 0) as {name}_amount"
-        for i, name in enumerate(names)
+    names = LEVEL_NAMES[: len(levels)]
+    finest = names[-1]
+    ctes = [
+        f"""{finest} as (
+                select fiscal_year, unit_code, {col} as code, sum(adjusted_amount) as amount
+                from lines where {_well_formed(kind)}
+                group by all
+            )"""
+    ]
+    for upper, lower, n in zip(reversed(names[:-1]), reversed(names[1:]), reversed(levels[:-1]), strict=True):
+        ctes.append(
+            f"""{upper} as (
+                select fiscal_year, unit_code, left(code, {n}) as code, sum(amount) as amount
+                from {lower} group by all
+            )"""
+        )
+    joins = "\n".join(
+        f"""left join (
+                select fiscal_year, unit_code, left(code, 3) as class_code, sum(amount) as amount
+                from {name} group by all
+            ) as {name}_sum using (fiscal_year, unit_code, class_code)"""
+        for name in names
     )
-    all_known = " and ".join(known) + f" and length({col}) = {levels[-1]}"
+    sums = ", ".join(f"coalesce({name}_sum.amount, 0) as {name}_amount" for name in names)
 
     def sql(cat: Catalog) -> str:
         return f"""
             with lines as ({budget_lines_sql(cat)}),
-            classes as (select {col} as code from {seed})
-            select fiscal_year, unit_code, left({col}, 3) as class_code,
-                coalesce(sum(adjusted_amount), 0) as lines_amount,
-                {sums},
-                count(*) as lines,
-                count(*) filter (where {all_known}) as classified_lines
-            from lines
-            group by all
+            {", ".join(ctes)},
+            per_class as (
+                select fiscal_year, unit_code, left({col}, 3) as class_code,
+                    coalesce(sum(adjusted_amount), 0) as lines_amount,
+                    count(*) as lines,
+                    count(*) filter (where {_well_formed(kind)}) as classified_lines
+                from lines
+                group by all
+            )
+            select per_class.*, {sums}
+            from per_class
+            {joins}
             order by all
         """
 
     def expectations() -> list:
         e = _e()
-        cn = {"class": "类", "section": "款", "item": "项"}
-        chain = " = ".join([cn["class"], *[f"Σ{cn[n]}" for n in names[1:]]])
+        chain = " = ".join([LEVEL_CN["class"], *[f"Σ{LEVEL_CN[n]}" for n in names[1:]]])
         label = f"{kind} {chain} (per fiscal year, unit and 类)"
         out = [
             e.ExpectColumnPairValuesToBeEqual(
                 column_A="lines",
                 column_B="classified_lines",
-                meta=_meta(f"every budget line's {kind} code is in the classification at every level"),
+                meta=_meta(
+                    f"every budget line's {kind} code has {levels[-1]} digits (counted at every level)"
+                ),
             ),
             e.ExpectColumnPairValuesToBeEqual(
                 column_A="class_amount", column_B="lines_amount", meta=_meta(f"{label}: 类 = Σ lines")
@@ -546,7 +582,7 @@ def _hierarchy_check(kind: str) -> Check:
                 e.ExpectColumnPairValuesToBeEqual(
                     column_A=f"{upper}_amount",
                     column_B=f"{lower}_amount",
-                    meta=_meta(f"{label}: {cn[upper]} = Σ{cn[lower]}"),
+                    meta=_meta(f"{label}: {LEVEL_CN[upper]} = Σ{LEVEL_CN[lower]}"),
                 )
             )
         return out
@@ -555,15 +591,52 @@ def _hierarchy_check(kind: str) -> Check:
         f"{kind}_hierarchy",
         sql,
         expectations,
-        requires=(seed, "raw.budget_lines"),
+        requires=("raw.budget_lines",),
         index=("fiscal_year", "unit_code", "class_code"),
-        description=f"Adjusted budget by {kind} 类: lines whose code is missing from {seed} at a level drop out of that level.",
+        description=f"Adjusted budget by {kind} 类, each level summed by code prefix (no list of codes).",
+    )
+
+
+def _names_sql() -> str:
+    return """
+        select 'function' as classification, function_code as code, '科目 ' || function_code as shown
+        from marts.dim_function
+        where name_source = 'unnamed' and last_fiscal_year is not null
+        union all
+        select 'economic', economic_code, '科目 ' || economic_code
+        from marts.dim_economic
+        where name_source = 'unnamed' and last_fiscal_year is not null
+        order by 1, 2
+    """
+
+
+def _names_check() -> Check:
+    """Codes in use that neither the reference seeds nor the lines name: a warning listing them."""
+
+    def expectations() -> list:
+        return [
+            _e().ExpectTableRowCountToEqual(
+                value=0,
+                meta=_meta(
+                    "every classification code in use has a name (reference seed or the line)", WARNING
+                ),
+            )
+        ]
+
+    return Check(
+        "classification_names",
+        _names_sql(),
+        expectations,
+        requires=("marts.dim_function", "marts.dim_economic"),
+        index=("classification", "code"),
+        description="Function and economic codes in use that no reference seed and no budget line names.",
+        listing="shown",
     )
 
 
 def _per_unit_sql(cat: Catalog) -> str:
-    fn_known = f"left(function_code, 3) in (select function_code from {FUNCTION_SEED})"
-    ec_known = f"left(economic_code, 3) in (select economic_code from {ECONOMIC_SEED})"
+    fn_known = _well_formed("function")
+    ec_known = _well_formed("economic")
     return f"""
         with lines as ({budget_lines_sql(cat)}),
         payments as ({payments_sql(cat)}),
@@ -697,25 +770,39 @@ _MEASURE = {
     "公用经费": "l.expense_type = '公用经费'",
     "项目支出": "l.expense_type = '项目支出'",
 }
+_PUBLISHED_COLUMNS = (
+    "fiscal_year", "unit_code", "table", "row_name", "dimension", "code", "measure", "fund_source",
+    "amount_unit", "published", "computed", "diff", "tolerance", "within_tolerance",
+)  # fmt: skip
 
 
 def _published_sql(cat: Catalog) -> str:
+    """Every row of every imported published table against the budget lines' initial amounts.
+
+    For any unit and year: the (fiscal_year, unit_code) of a published row selects its lines;
+    its dimension, code, measure and fund_source say which lines it sums (minhu/published.py).
+    """
+    if not cat.has(PUBLISHED_TABLE):  # nothing imported: nothing to compare (the note says so)
+        return "select " + ", ".join(f'null as "{c}"' for c in _PUBLISHED_COLUMNS) + " where false"
     measure = " ".join(f"when '{m}' then {cond}" for m, cond in _MEASURE.items())
+    divisor = " ".join(f"when '{u}' then {d}" for u, d in published.DIVISOR.items())
+    tolerance = " ".join(f"when '{u}' then {t}" for u, t in published.TOLERANCE.items())
     return f"""
         with lines as ({budget_lines_sql(cat)}),
         published as (
-            select p.* from {PUBLISHED_SEED} p
-            -- only the fiscal years and units that have lines in this warehouse
+            select p.*, row_number() over () as published_row from {PUBLISHED_TABLE} p
+            -- only the (fiscal year, unit)s with budget lines (the others are named in the note)
             where exists (select 1 from lines l where l.fiscal_year = p.fiscal_year and l.unit_code = p.unit_code)
         ),
         computed as (
             select
-                p.table_no, p.row_name, p.dimension, p.code, p.measure, p.amount_wan,
-                round(
-                    cast(coalesce(sum(l.initial_amount) filter (where case p.measure {measure} end), 0) as double)
-                    / 10000,
-                    2
-                ) as computed_wan
+                p.published_row,
+                any_value(p.fiscal_year) as fiscal_year, any_value(p.unit_code) as unit_code,
+                any_value(p."table") as "table", any_value(p.row_name) as row_name,
+                any_value(p.dimension) as dimension, any_value(p.code) as code,
+                any_value(p.measure) as measure, any_value(p.fund_source) as fund_source,
+                any_value(p.amount_unit) as amount_unit, any_value(p.amount) as published,
+                coalesce(sum(l.initial_amount) filter (where case p.measure {measure} end), 0) as yuan
             from published p
             left join lines l
                 on l.fiscal_year = p.fiscal_year
@@ -726,15 +813,55 @@ def _published_sql(cat: Catalog) -> str:
                     when 'fund_source' then l.fund_source = p.code
                     else true
                 end
-                and (p.table_no not in ('5-1', '6') or l.fund_source = '一般公共预算')
-                and (p.table_no != '6' or l.expense_type in ('人员经费', '公用经费'))
-            group by all
+                and (nullif(trim(p.fund_source), '') is null or l.fund_source = trim(p.fund_source))
+            group by p.published_row
+        ),
+        compared as (
+            select *,
+                cast(round(yuan / (case amount_unit {divisor} end), 2) as decimal(18, 2)) as computed,
+                cast(case amount_unit {tolerance} end as decimal(18, 2)) as tolerance
+            from computed
         )
-        select table_no, row_name, code, measure, cast(amount_wan as double) as published_wan, computed_wan,
-            round(computed_wan - cast(amount_wan as double), 2) as diff_wan
-        from computed
-        order by table_no, code, measure
+        select fiscal_year, unit_code, "table", row_name, dimension, code, measure, fund_source,
+            amount_unit, published, computed, computed - published as diff, tolerance,
+            abs(computed - published) <= tolerance as within_tolerance
+        from compared
+        order by fiscal_year, unit_code, "table", code, measure
     """
+
+
+def _coverage_sql(cat: Catalog) -> str:
+    published_keys = (
+        f"select distinct fiscal_year, unit_code from {PUBLISHED_TABLE}"
+        if cat.has(PUBLISHED_TABLE)
+        else "select null::integer as fiscal_year, null::varchar as unit_code where false"
+    )
+    return f"""
+        with lines as ({budget_lines_sql(cat)}),
+        budgeted as (select distinct fiscal_year, unit_code from lines),
+        published as ({published_keys})
+        select coalesce(b.fiscal_year, p.fiscal_year) as fiscal_year,
+            coalesce(b.unit_code, p.unit_code) as unit_code,
+            b.unit_code is not null as has_lines,
+            p.unit_code is not null as has_published
+        from budgeted b
+        full join published p on b.fiscal_year = p.fiscal_year and b.unit_code = p.unit_code
+        order by 1, 2
+    """
+
+
+def _coverage_note(df) -> str:
+    def units(rows) -> str:
+        return ", ".join(f"{r.unit_code}/{r.fiscal_year}" for r in rows.itertuples()) or "none"
+
+    checked = df[df.has_lines & df.has_published]
+    missing = df[df.has_lines & ~df.has_published]
+    orphans = df[~df.has_lines & df.has_published]
+    text = f"published tables checked for (unit/year) {units(checked)}; "
+    text += f"budget lines without published tables: {units(missing)}"
+    if len(orphans):
+        text += f"; published tables without budget lines: {units(orphans)}"
+    return text
 
 
 def _indicator_views_sql() -> str:
@@ -784,11 +911,10 @@ def _indicator_views_expectations() -> list:
 def budget() -> Suite:
     def published_expectations() -> list:
         return [
-            _e().ExpectColumnValuesToBeBetween(
-                column="diff_wan",
-                min_value=-0.01,
-                max_value=0.01,
-                meta=_meta("published tables reproduced within ±0.01 万元 a row (tables 1, 3, 5-1, 6)"),
+            _e().ExpectColumnValuesToBeInSet(
+                column="within_tolerance",
+                value_set=[True],
+                meta=_meta("published tables reproduced (±0.01 万元 a row, 元 exact; any unit and year)"),
             )
         ]
 
@@ -813,7 +939,7 @@ def budget() -> Suite:
                 "per_unit",
                 _per_unit_sql,
                 _per_unit_expectations,
-                requires=("raw.budget_lines", "raw.payments", FUNCTION_SEED, ECONOMIC_SEED),
+                requires=("raw.budget_lines", "raw.payments"),
                 index=("fiscal_year", "unit_code"),
                 description="Per fiscal year and unit: the classification views, expense types and execution.",
             ),
@@ -841,13 +967,22 @@ def budget() -> Suite:
                 index=("grain", "period"),
                 description="budget_execution_rate by function 类/款/项 and economic 类/款 scopes sum to each other and to all.",
             ),
+            _names_check(),
             Check(
                 "published_tables",
                 _published_sql,
                 published_expectations,
-                requires=(PUBLISHED_SEED, "raw.budget_lines"),
-                index=("table_no", "code", "measure", "row_name"),
-                description="Initial amounts aggregated to the published 2024 tables of unit 118001, in 万元.",
+                requires=("raw.budget_lines",),
+                index=("fiscal_year", "unit_code", "table", "code", "measure", "diff"),
+                description="Initial amounts aggregated to every imported published table, per unit and year.",
+            ),
+            Check(
+                "published_coverage",
+                _coverage_sql,
+                list,
+                requires=("raw.budget_lines",),
+                description="Which (unit, year) the published tables were checked for, and which had none.",
+                note=_coverage_note,
             ),
         ],
         "Budget lines and payments: hierarchies, views, execution and the published budget.",

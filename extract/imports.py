@@ -154,8 +154,13 @@ class _Quarantine:
             self.tmp.unlink(missing_ok=True)
 
 
-def land_file(path: str | Path, source: str, reject: Reject | None = None) -> FileLanding:
-    """Land one archive file (see the module docstring); ArchiveError on a file-level problem."""
+def land_file(
+    path: str | Path, source: str, reject: Reject | None = None, reader=open_archive
+) -> FileLanding:
+    """Land one archive file (see the module docstring); ArchiveError on a file-level problem.
+
+    ``reader`` reads the copy as `extract.files.open_archive` does (a published budget file has
+    its own: `extract.published.open_published`)."""
     original = Path(path)
     root = landing_root(source)
     root.mkdir(parents=True, exist_ok=True)
@@ -166,7 +171,7 @@ def land_file(path: str | Path, source: str, reject: Reject | None = None) -> Fi
         sha = _copy_hashing(original, copy)
         quarantine = _Quarantine(quarantine_file(source, sha))
         try:
-            info, rows = open_archive(copy, source)
+            info, rows = reader(copy, source)
         except ArchiveError as e:
             raise ArchiveError(original, e.message) from None
         digest = hashlib.sha256()

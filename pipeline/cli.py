@@ -202,7 +202,7 @@ def build_parser() -> argparse.ArgumentParser:
     sserve.set_defaults(func=cmd_smtp_serve)
 
     imp = sub.add_parser("import", help="land archive files and rebuild the warehouse")
-    imp.add_argument("kind", choices=["cases", "budget-lines", "payments"])
+    imp.add_argument("kind", choices=["cases", "budget-lines", "payments", "published-budget"])
     imp.add_argument("files", nargs="+")
     imp.add_argument("--format", choices=["table", "json"], default="table")
     imp.set_defaults(func=cmd_import)

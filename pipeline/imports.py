@@ -1,4 +1,4 @@
-"""`minhu import cases|budget-lines|payments FILE...`: archive files into the warehouse, write-audit-publish.
+"""`minhu import cases|budget-lines|payments|published-budget FILE...`: files into the warehouse, write-audit-publish.
 
 One command is one build: copy the published warehouse to the build, land every file
 (extract/imports.py) and load it as its own batch ``file/<source>/<sha256>`` (replace-by-batch,
@@ -23,6 +23,13 @@ Every data row of a file is accounted for once (rows = loaded + superseded + qua
 The counts are computed in SQL on raw.<source> of the build after loading. ``cases`` (case files
 only) is the number of distinct valid cases in the warehouse after the import: the rows of
 marts.fct_cases of the build that is published (the same figure for every case file of a command).
+
+``published-budget`` files (the published budget tables in the long format of minhu/published.py)
+are reference data for the gate, not records of a source: `import_published` lands each file the
+same way (immutable landing, quarantine of bad rows), then replaces in raw.published_budget the
+tables of every (fiscal year, unit) the file covers (the latest import of a unit's year wins;
+``replaced`` counts the rows of earlier imports it replaced) and audits and publishes the build.
+The gate then checks those tables against the budget lines (budget.published_tables).
 """
 
 from __future__ import annotations
@@ -36,7 +43,8 @@ import duckdb
 from extract.files import ArchiveError
 from extract.imports import FileLanding, land_file, record_accounting
 from extract.load import ensure_raw, load_batch
-from minhu import schemas, warehouse
+from extract.published import open_published
+from minhu import published, schemas, warehouse
 
 from . import nightly
 from .transform import dbt
@@ -55,8 +63,12 @@ class AccountingError(RuntimeError):
 
 def import_files(kind: str, files: list[str | Path]) -> list[dict]:
     """Import archive files of one kind ("cases" | "budget-lines" | "payments"); one result per file."""
+    if kind == "published-budget":
+        return import_published(files)
     if kind not in KINDS:
-        raise ValueError(f"unknown import kind {kind!r}; expected one of {', '.join(KINDS)}")
+        raise ValueError(
+            f"unknown import kind {kind!r}; expected one of {', '.join(KINDS)}, published-budget"
+        )
     return import_sources([(KINDS[kind], f) for f in files])
 
 
@@ -261,3 +273,94 @@ def _accounting(build: Path, landings: list[FileLanding]) -> dict[str, dict]:
     finally:
         con.close()
     return out
+
+
+# --------------------------------------------------------------------------------------------- published
+
+
+def import_published(files: list[str | Path]) -> list[dict]:
+    """Import published budget files in one build (gate, publish); one result per file."""
+    results: list[dict] = []
+    landed: list[tuple[FileLanding, dict]] = []
+    with warehouse.lock():
+        build = nightly.prepare_build()
+        con = warehouse.connect(build)
+        try:
+            con.execute("create schema if not exists raw")
+            con.execute(published.DDL)
+            for f in files:
+                try:
+                    landing = land_file(f, published.SOURCE, reader=open_published)
+                except ArchiveError as e:
+                    log.error("import failed: %s", e)
+                    results.append({"file": str(f), "error": str(e)})
+                    continue
+                acc = _load_published(con, landing)
+                landed.append((landing, acc))
+                results.append({"file": str(f), **acc})
+        finally:
+            con.close()
+        if landed:
+            nightly.gate(build)
+    if landed:
+        nightly.publish()
+        for landing, acc in landed:
+            record_accounting(landing, acc)
+    return results
+
+
+def _load_published(con: duckdb.DuckDBPyConnection, landing: FileLanding) -> dict:
+    """Replace the tables of the (fiscal year, unit)s of one landed file; its accounting."""
+    cols = published.COLUMN_TYPES
+    json_cols = "{" + ", ".join(f"'{k}': 'VARCHAR'" for k in cols) + "}"
+    typed = ", ".join(f'cast("{k}" as {t}) as "{k}"' for k, t in cols.items())
+    con.execute("begin")
+    try:
+        if landing.records:
+            con.execute(
+                f"create temp table incoming as select {typed}, row_number() over () as _row"
+                f" from read_json(?, format = 'newline_delimited', columns = {json_cols})",
+                [str(landing.records_path)],
+            )
+        else:
+            con.execute(
+                f"create temp table incoming as select * exclude (_batch, _loaded_at)"
+                f" from {published.TABLE} where false"
+            )
+        replaced = con.execute(
+            f"select count(*) from {published.TABLE} p"
+            " where p._batch != ? and exists (select 1 from incoming i"
+            " where i.fiscal_year = p.fiscal_year and i.unit_code = p.unit_code)",
+            [landing.batch],
+        ).fetchone()[0]
+        con.execute(
+            f"delete from {published.TABLE} p where p._batch = ? or exists (select 1 from incoming i"
+            " where i.fiscal_year = p.fiscal_year and i.unit_code = p.unit_code)",
+            [landing.batch],
+        )
+        names = ", ".join(f'"{k}"' for k in cols)
+        con.execute(
+            f"insert into {published.TABLE} select {names}, ?, _row, now() from incoming", [landing.batch]
+        )
+        loaded = con.execute("select count(*) from incoming").fetchone()[0]
+        con.execute("drop table incoming")
+        con.execute("commit")
+    except Exception:
+        con.execute("rollback")
+        raise
+    if loaded + landing.quarantined != landing.rows:
+        raise AccountingError(
+            f"{landing.file}: {landing.rows} rows read but {loaded} loaded + {landing.quarantined} quarantined"
+        )
+    units = con.execute(
+        f"select distinct unit_code || '/' || fiscal_year from {published.TABLE} where _batch = ? order by 1",
+        [landing.batch],
+    ).fetchall()
+    return {
+        "rows": landing.rows,
+        "loaded": loaded,
+        "superseded": 0,
+        "replaced": replaced,  # rows of earlier imports for the same (unit, year), now replaced
+        "quarantined": landing.quarantined,
+        "units": [u[0] for u in units],
+    }

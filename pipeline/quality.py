@@ -85,6 +85,7 @@ def record(result: GateResult, path: Path, target: str) -> dict:
         "seconds": result.seconds,
         "failed_errors": [o.label for o in result.errors],
         "failed_warnings": [o.label for o in result.warnings],
+        "notes": list(result.notes),
         "docs": paths(),
         "outcomes": [{**asdict(o), "label": o.label} for o in result.outcomes],
     }

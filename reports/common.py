@@ -576,7 +576,11 @@ def gate_status() -> dict:
         ok=sum(1 for o in outcomes if o.get("success")),
         errors=len(errors),
         warnings=len(warnings),
-        failed=[f"{o.get('suite')}.{o.get('check')}: {o.get('expectation')}" for o in errors + warnings],
+        failed=[
+            f"{o.get('suite')}.{o.get('check')}: {o.get('expectation')}"
+            + (f"（{o['listing']}）" if o.get("listing") else "")  # e.g. the unnamed codes, 科目 2089999
+            for o in errors + warnings
+        ],
     )
     out["summary"] = (
         f"{out['ok']}/{out['total']} 项校验通过，错误 {out['errors']} 项，警告 {out['warnings']} 项"

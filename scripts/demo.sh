@@ -69,6 +69,8 @@ before=$(find "$MINHU_HOME/outbox" -name '*.eml' 2>/dev/null | wc -l)
 # Airflow's metadata database is set up (once per $MINHU_HOME) while the backfill runs.
 bin/airflow-env true >"$log/demo-airflow-setup.log" 2>&1 &
 airflow_setup=$!
+step import "importing the published 2024 budget tables of unit 118001 (the gate checks them)" \
+  $minhu import published-budget tests/data/published_budget_118001_2024.csv
 step backfill "backfilling $START … $END (minhu backfill; no reports)" \
   $minhu backfill --start "$START" --end "$END"
 wait $airflow_setup || { tail -20 "$log/demo-airflow-setup.log"; echo "demo: setting up Airflow failed (log: $log/demo-airflow-setup.log)" >&2; exit 1; }

@@ -17,6 +17,7 @@ from pathlib import Path
 
 from minhu.calendar import is_working_day
 from minhu.schemas import BUDGET_LINE_FIELDS, PAYMENT_FIELDS, SOURCES
+from simulators import extra_lines
 
 BASE_YEAR = 2024
 DATA_FILE = Path(__file__).with_name("data") / "budget_lines_118001_2024.csv"
@@ -176,8 +177,9 @@ def _lines(fiscal_year: int) -> tuple[dict, ...]:
 
 
 def budget_lines(fiscal_year: int) -> list[dict]:
-    """Every version of every budget line of the fiscal year, ordered by updated_at."""
-    return [dict(r) for r in _lines(fiscal_year)]
+    """Every version of every budget line of the fiscal year, ordered by updated_at (then any extra
+    lines of simulators/extra_lines.py)."""
+    return [dict(r) for r in _lines(fiscal_year)] + extra_lines.budget_lines(fiscal_year)
 
 
 def latest_lines(fiscal_year: int) -> list[dict]:

@@ -18,6 +18,7 @@ import json
 import re
 from collections import defaultdict
 from decimal import ROUND_HALF_UP, Decimal
+from pathlib import Path
 
 import pytest
 from budget_seed import parse
@@ -36,6 +37,7 @@ DATES = [
     dt.date(2024, 3, 1),
 ]
 UNIT = "118001"
+PUBLISHED = Path(__file__).resolve().parent / "data" / "published_budget_118001_2024.csv"
 TZ = dt.timezone(dt.timedelta(hours=8))
 MONEY = re.compile(r"^-?\d+\.\d{2}$")
 
@@ -51,6 +53,8 @@ def home(tmp_path_factory, sources_url, smtp_port):
         mp.setenv("MINHU_HOME", str(home))
         mp.setenv("MINHU_SOURCE_URL", sources_url)
         mp.setenv("MINHU_SMTP_PORT", str(smtp_port))
+        # the published 2024 tables are input data, imported like any unit's (tests/data)
+        assert cli.main(["import", "published-budget", str(PUBLISHED)]) == 0
         out = nightly.backfill(DATES)
         assert out["published"].endswith("warehouse.duckdb")
         yield home
@@ -130,6 +134,17 @@ def compare(
             assert got == row[column], (code, row["name"], column, got, row[column])
             checked += 1
     return checked
+
+
+def test_the_gate_checked_the_published_2024_tables_of_118001(home):
+    g = json.loads((home / "reports" / "quality" / "last_gate.json").read_text(encoding="utf-8"))
+    assert g["passed"] and g["failed_errors"] == [] and g["failed_warnings"] == []
+    (check,) = [o for o in g["outcomes"] if o["check"] == "published_tables"]
+    assert check["success"] and check["rows"] == 268  # every row of tables 1, 3, 5-1 and 6
+    assert (
+        "budget.published_coverage: published tables checked for (unit/year) 118001/2024; "
+        "budget lines without published tables: none" in g["notes"]
+    )
 
 
 def test_tables_3_and_5_1_from_the_warehouse(home, seed):
