@@ -12,6 +12,8 @@ year, and published department totals of earlier years.
   centre pays 职业年金 (function 2080506, economic 30109) and no longer budgets 2080899 其他优抚支出.
 - 江岸区 (dept 121, unit 121001): an administrative (参公) centre with its own codes (行政运行,
   行政单位医疗, a 212 城乡社区支出 project, 30227 委托业务费, 31007 …).
+- 江汉区 (dept 119, unit 119001): a 事业单位 centre with three projects (the 119 centre of the
+  selfeval tests), adjusted in July and, for its training project, in November.
 
 Another fiscal year is the base year's lines moved to it and scaled by at most ±5% (or to the
 published totals), with the base year's adjustments at the same dates. Payments are planned once
@@ -202,6 +204,9 @@ PROFILES: dict[str, Profile] = {
         retired={("2080899", "30305"): 2024},  # 遗属生活补助: the last survivor's allowance ends
         # table 11 of the published 2024 budget (万元): 2022 557.4 = 289.7 + 267.7, 2023 480.9 = 441.8 + 39.1
         totals={2022: ("2897000.00", "2677000.00"), 2023: ("4418000.00", "391000.00")},
+    ),
+    "江汉区": Profile(
+        district="江汉区", base_file="budget_lines_119001_2024.csv", base_year=2024, seed="江汉区"
     ),
     "江岸区": Profile(
         district="江岸区", base_file="budget_lines_121001_2024.csv", base_year=2024, seed="江岸区"

@@ -309,6 +309,29 @@ def test_the_second_district_has_its_own_centre_and_codes():
         fd.budget_lines(2024, "某某区")
 
 
+def test_every_case_district_has_a_finance_profile():
+    from simulators import case_data
+
+    assert set(fd.PROFILES) == set(case_data.DISTRICTS)
+    centres = {}
+    for district in fd.PROFILES:
+        rows = fd.budget_lines(2024, district)
+        (centre,) = {(r["dept_code"], r["dept_name"]) for r in rows}
+        assert centre[1] == f"{district}社会管理网格化服务中心"
+        centres[district] = centre[0]
+    assert len(set(centres.values())) == len(centres)  # each district its own department code
+    jh = fd.budget_lines(2024, "江汉区")
+    assert {r["project_name"] for r in jh if r["project_code"]} == {
+        "江汉区网格化服务中心工作经费",
+        "劳务派遣人员工作经费",
+        "网格员培训经费",
+    }
+    late = [r for r in jh if r["updated_at"] >= "2024-11"]  # the training project cut in November
+    assert [(r["project_name"], r["initial_amount"], r["adjusted_amount"]) for r in late] == [
+        ("网格员培训经费", "355000.00", "305000.00")
+    ]
+
+
 def test_amounts_are_strings_with_two_decimals():
     for r in fd.budget_lines(2024) + fd.budget_lines(2023) + fd.budget_lines(2025, "江岸区"):
         for key in ("initial_amount", "adjusted_amount"):
