@@ -11,6 +11,7 @@ published warehouse and check that the year-to-year differences of the source re
 - 硚口区 2025: the code added in 2025 (2080506 / 30109 职业年金) appears, the retired one (2080899)
   is absent in 2025 and still present in 2024; 2025's mid-year adjustment reaches the warehouse.
 - 江岸区: lines carry its own dept/unit codes, names, function/economic codes and projects.
+- 江汉区: its own centre (dept 119) with the codes the warehouse already knew, end to end.
 
 The codes of 2025 and of 江岸区 are outside the 硚口 2024 classification the warehouse knew
 until the open classification (branch fin-class): those tests are strict xfails until it lands.
@@ -18,6 +19,7 @@ until the open classification (branch fin-class): those tests are strict xfails 
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import json
 from decimal import ROUND_HALF_UP, Decimal
@@ -157,13 +159,13 @@ def test_2025_adds_a_code_and_retires_one(qiaokou, capsys):
 # ------------------------------------------------------------------------------------------- 江岸区
 
 
-@pytest.fixture(scope="module")
-def jiangan(tmp_path_factory, smtp_port):
+@contextlib.contextmanager
+def _district_home(home, district: str, smtp_port: int):
+    """A fresh $MINHU_HOME and a simulator server started with MINHU_DISTRICT=district."""
     from simulators.server import serve_in_thread
 
-    home = tmp_path_factory.mktemp("jiangan") / "home"
     with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("MINHU_DISTRICT", "江岸区")  # the setting selects the profile of both sides
+        mp.setenv("MINHU_DISTRICT", district)  # the setting selects the profile of both sides
         server, url = serve_in_thread(0)
         mp.setenv("MINHU_HOME", str(home))
         mp.setenv("MINHU_SOURCE_URL", url)
@@ -173,6 +175,37 @@ def jiangan(tmp_path_factory, smtp_port):
         finally:
             server.shutdown()
             server.server_close()
+
+
+@pytest.fixture(scope="module")
+def jiangan(tmp_path_factory, smtp_port):
+    with _district_home(tmp_path_factory.mktemp("jiangan") / "home", "江岸区", smtp_port) as home:
+        yield home
+
+
+def test_another_district_by_the_setting(tmp_path, smtp_port, capsys):
+    """江汉区 (dept 119) uses codes the warehouse knew already: its own centre end to end today."""
+    with _district_home(tmp_path / "home", "江汉区", smtp_port):
+        nightly.backfill([dt.date(2024, 7, 9), dt.date(2024, 7, 11)])  # around its 10 July adjustment
+        rows = lines(2024)
+        assert {(r["dept_code"], r["unit_code"]) for r in rows} == {("119", "119001")}
+        source = _source(2024, "江汉区", "2024-07-12")
+        got = {
+            (r["unit_code"], r["project_code"] or "", r["function_code"], r["economic_code"]): r for r in rows
+        }
+        assert got.keys() == source.keys()
+        for k, r in source.items():
+            assert (got[k]["initial_amount"], got[k]["adjusted_amount"]) == (
+                Decimal(r["initial_amount"]),
+                Decimal(r["adjusted_amount"]),
+            ), k
+        assert sum(r["version_count"] > 1 for r in rows) == 2  # July; the November cut is not yet known
+        projects = {r["project_code"] for r in rows if r["project_code"]}
+        assert projects == {f"42010324119T00000010{n}" for n in range(3)}
+        cases = warehouse.query("select distinct district from marts.fct_cases")
+        assert [c["district"] for c in cases] == ["江汉区"]
+        budget = indicators(capsys, "2024", "project:42010324119T000000101")["budget_execution_rate"]
+        assert Decimal(budget["denominator"]) == Decimal("2562500.00")
 
 
 @NEEDS_OPEN_CLASSIFICATION
