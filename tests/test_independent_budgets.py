@@ -183,10 +183,15 @@ def test_the_warehouse_reproduces_the_published_budget(imported, capsys):
     # no scope the publication does not have: the function hierarchy is complete in expected.csv
     functions = {s for s, i in got if s.startswith("function:") and i == "budget_execution_rate"}
     assert functions == {r["scope"] for r in rows if r["scope"].startswith("function:")}
-    classes = {s for s, i in got if s.startswith("economic:") and len(s) == len("economic:301")}
-    assert classes == {
+    # economic 类: those the publication states, and together the whole budget
+    classes = {s: Decimal(r["denominator"]) for (s, i), r in got.items() if i == "budget_execution_rate"}
+    classes = {
+        s: v for s, v in classes.items() if s.startswith("economic:") and len(s) == len("economic:301")
+    }
+    assert {r["scope"] for r in rows if r["scope"] in classes} == {
         r["scope"] for r in rows if r["scope"].startswith("economic:") and len(r["scope"]) == 12
     }
+    assert sum(classes.values()) == Decimal(next(r["budget"] for r in rows if r["scope"] == "all"))
     basic, projects = BASIC_AND_PROJECTS[name]
     by_type = {
         s: Decimal(r["denominator"])
