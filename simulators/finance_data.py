@@ -1,9 +1,24 @@
 """Deterministic records of the finance system (预算执行系统): budget lines and payments.
 
-Fiscal year 2024 of unit 118001 is the published department budget (data/budget_lines_118001_2024.csv:
-its initial amounts, rounded to 万元, reproduce the seed's tables); other years are scaled from it.
-Payments are planned once per year (cached) and sliced by business date. Amounts are handled in
-integer fen (分) and emitted as yuan strings with two decimals.
+The finance system of each district (the setting MINHU_DISTRICT, as for the case platform) is a
+``Profile``: its grid centre's budget of a base year as data (data/budget_lines_<unit>_<year>.csv),
+lines that exist only in some years (a code added, a subordinate unit), codes retired after a
+year, and published department totals of earlier years.
+
+- 硚口区 (dept 118): fiscal year 2024 of unit 118001 is the published department budget (its
+  initial amounts, rounded to 万元, reproduce the seed's tables, and its July adjustment). 2022 and
+  2023 carry the totals that budget's table 11 publishes for them (557.4 and 480.9 万元: 基本支出
+  289.7 / 441.8, 项目支出 267.7 / 39.1); 2023 also has the subordinate unit 118002; from 2025 the
+  centre pays 职业年金 (function 2080506, economic 30109) and no longer budgets 2080899 其他优抚支出.
+- 江岸区 (dept 121, unit 121001): an administrative (参公) centre with its own codes (行政运行,
+  行政单位医疗, a 212 城乡社区支出 project, 30227 委托业务费, 31007 …).
+- 江汉区 (dept 119, unit 119001): a 事业单位 centre with three projects (the 119 centre of the
+  selfeval tests), adjusted in July and, for its training project, in November.
+
+Another fiscal year is the base year's lines moved to it and scaled by at most ±5% (or to the
+published totals), with the base year's adjustments at the same dates. Payments are planned once
+per district and year (cached) and sliced by business date. Amounts are handled in integer fen
+(分) and emitted as yuan strings with two decimals.
 """
 
 from __future__ import annotations
@@ -11,6 +26,7 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import random
+from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
 from functools import lru_cache
 from pathlib import Path
@@ -19,8 +35,8 @@ from minhu.calendar import is_working_day
 from minhu.schemas import BUDGET_LINE_FIELDS, PAYMENT_FIELDS, SOURCES
 from simulators import extra_lines
 
-BASE_YEAR = 2024
-DATA_FILE = Path(__file__).with_name("data") / "budget_lines_118001_2024.csv"
+DATA_DIR = Path(__file__).with_name("data")
+DEFAULT_DISTRICT = "硚口区"
 LINE_ID = SOURCES["budget_lines"]["id"]
 TZ = dt.timezone(dt.timedelta(hours=8))
 CENT = Decimal("0.01")
@@ -31,13 +47,18 @@ FUNCTION_CLASSES = {
     "20103": "政府办公厅（室）及相关机构事务",
     "2010350": "事业运行",
     "2010399": "其他政府办公厅（室）及相关机构事务支出",
+    "2010301": "行政运行",
+    "2010302": "一般行政管理事务",
     "208": "社会保障和就业支出",
     "20805": "行政事业单位养老支出",
     "2080505": "机关事业单位基本养老保险缴费支出",
+    "2080501": "行政单位离退休",
+    "2080506": "机关事业单位职业年金缴费支出",
     "20808": "抚恤",
     "2080899": "其他优抚支出",
     "210": "卫生健康支出",
     "21011": "行政事业单位医疗",
+    "2101101": "行政单位医疗",
     "2101102": "事业单位医疗",
     "2101103": "公务员医疗补助",
     "2101199": "其他行政事业单位医疗支出",
@@ -45,6 +66,9 @@ FUNCTION_CLASSES = {
     "22102": "住房改革支出",
     "2210201": "住房公积金",
     "2210202": "提租补贴",
+    "212": "城乡社区支出",
+    "21201": "城乡社区管理事务",
+    "2120199": "其他城乡社区管理事务支出",
 }
 ECONOMIC_CLASSES = {
     "301": "工资福利支出",
@@ -53,6 +77,7 @@ ECONOMIC_CLASSES = {
     "30103": "奖金",
     "30107": "绩效工资",
     "30108": "机关事业单位基本养老保险缴费",
+    "30109": "职业年金缴费",
     "30110": "职工基本医疗保险缴费",
     "30111": "公务员医疗补助缴费",
     "30112": "其他社会保障缴费",
@@ -63,17 +88,23 @@ ECONOMIC_CLASSES = {
     "30202": "印刷费",
     "30205": "水费",
     "30206": "电费",
+    "30207": "邮电费",
     "30211": "差旅费",
+    "30213": "维修（护）费",
     "30216": "培训费",
     "30217": "公务接待费",
     "30226": "劳务费",
+    "30227": "委托业务费",
     "30228": "工会经费",
     "30229": "福利费",
+    "30239": "其他交通费用",
     "30299": "其他商品和服务支出",
     "303": "对个人和家庭的补助",
+    "30302": "退休费",
     "30305": "生活补助",
     "310": "资本性支出",
     "31002": "办公设备购置",
+    "31007": "信息网络及软件购置更新",
 }
 # "三公"经费 by economic code (table 7 of the published budget).
 SANGONG = {
@@ -91,12 +122,14 @@ _PLAN = {
     "30103": ("bonus", "工资统发专户", "第{q}季度奖金"),
     "30107": ("salary", "工资统发专户", "{m}月绩效工资"),
     "30108": ("salary", "武汉市社会保险中心", "{m}月养老保险单位缴费"),
+    "30109": ("salary", "武汉市社会保险中心", "{m}月职业年金单位缴费"),
     "30110": ("salary", "武汉市医疗保障局", "{m}月基本医疗保险单位缴费"),
     "30111": ("salary", "武汉市医疗保障局", "{m}月公务员医疗补助缴费"),
     "30112": ("salary", "武汉市社会保险中心", "{m}月失业工伤保险缴费"),
     "30113": ("salary", "武汉住房公积金管理中心", "{m}月住房公积金"),
     "30199": ("year_end", "工资统发专户", "其他工资福利清算"),
     "30305": ("salary", "@survivor", "{m}月遗属生活补助"),
+    "30302": ("salary", "工资统发专户", "{m}月退休费"),
     "30205": ("utility", "武汉市水务集团有限公司", "{m}月水费"),
     "30206": ("utility", "国网武汉供电公司", "{m}月电费"),
     "30226": ("dispatch", "湖北众诚人力资源服务有限公司", "{m}月劳务派遣人员劳务费"),
@@ -106,11 +139,18 @@ _PLAN = {
     "30202": ("frequent", "武汉汉正印务有限公司", "印制宣传资料"),
     "30211": ("frequent", "@staff", "报销差旅费"),
     "30216": ("frequent", "@staff", "报销培训费"),
-    "30217": ("frequent", "硚口区机关食堂", "公务接待用餐"),
+    "30217": ("frequent", "{district}机关食堂", "公务接待用餐"),
+    "30207": ("utility", "中国电信股份有限公司武汉分公司", "{m}月通信费"),
+    "30213": ("frequent", "@vendor", "办公设施维修"),
+    "30227": ("dispatch", "武汉城市服务运营有限公司", "{m}月委托业务费"),
+    "30239": ("salary", "工资统发专户", "{m}月公务交通补贴"),
+    "31007": ("frequent", "武汉楚天网络科技有限公司", "信息系统及软件购置"),
     "30299": ("frequent", "@vendor", "其他商品和服务"),
     "31002": ("frequent", "武汉亿科办公设备有限公司", "购置办公设备"),
 }
 _FREQUENT_COUNT = {"30201": 12, "30202": 6, "30211": 10, "30216": 3, "30217": 3, "30299": 30, "31002": 2}
+# Economic codes not planned above: by 类 (an unseen code is paid like its class).
+_CLASS_PLAN = {"301": "salary", "303": "salary", "302": "frequent", "310": "frequent"}
 _VENDORS = (
     "武汉晨光办公用品有限公司",
     "京东（武汉）商贸有限公司",
@@ -137,12 +177,58 @@ def line_key(record: dict) -> tuple:
 # ---------------------------------------------------------------------------------------- budget
 
 
-@lru_cache(maxsize=1)
-def _base_lines() -> tuple[dict, ...]:
-    with DATA_FILE.open(encoding="utf-8", newline="") as fh:
+@dataclass(frozen=True)
+class Profile:
+    """The finance system of one district: its grid centre's budget and how it changes by year."""
+
+    district: str
+    base_file: str  # every version of the base year's lines (data/)
+    base_year: int
+    seed: str = ""  # prefix of the random seeds ("" keeps 硚口's historical ones)
+    # (file, first year, last year): lines that exist only in those years (a code added, a unit)
+    extra_files: tuple[tuple[str, int, int], ...] = ()
+    # (function_code, economic_code) -> the last fiscal year the line is budgeted
+    retired: dict[tuple[str, str], int] = field(default_factory=dict)
+    # fiscal year -> published initial totals (基本支出, 项目支出) in yuan of the whole department
+    totals: dict[int, tuple[str, str]] = field(default_factory=dict)
+
+
+PROFILES: dict[str, Profile] = {
+    "硚口区": Profile(
+        district="硚口区",
+        base_file="budget_lines_118001_2024.csv",
+        base_year=2024,
+        extra_files=(
+            ("budget_lines_118002_2023.csv", 2023, 2023),  # a subordinate unit, merged in 2024
+            ("budget_lines_118001_2025_added.csv", 2025, 9999),  # 职业年金 from 2025
+        ),
+        retired={("2080899", "30305"): 2024},  # 遗属生活补助: the last survivor's allowance ends
+        # table 11 of the published 2024 budget (万元): 2022 557.4 = 289.7 + 267.7, 2023 480.9 = 441.8 + 39.1
+        totals={2022: ("2897000.00", "2677000.00"), 2023: ("4418000.00", "391000.00")},
+    ),
+    "江汉区": Profile(
+        district="江汉区", base_file="budget_lines_119001_2024.csv", base_year=2024, seed="江汉区"
+    ),
+    "江岸区": Profile(
+        district="江岸区", base_file="budget_lines_121001_2024.csv", base_year=2024, seed="江岸区"
+    ),
+}
+
+
+def profile(district: str | None = None) -> Profile:
+    name = district or DEFAULT_DISTRICT
+    try:
+        return PROFILES[name]
+    except KeyError:
+        raise KeyError(f"no finance profile for district {name!r}; known: {', '.join(PROFILES)}") from None
+
+
+@lru_cache(maxsize=16)
+def _file_lines(name: str) -> tuple[dict, ...]:
+    with (DATA_DIR / name).open(encoding="utf-8", newline="") as fh:
         rows = list(csv.DictReader(fh))
     keys = [f.key for f in BUDGET_LINE_FIELDS]
-    assert all(list(r) == keys for r in rows), "budget CSV headers differ from BUDGET_LINE_FIELDS"
+    assert all(list(r) == keys for r in rows), f"{name}: budget CSV headers differ from BUDGET_LINE_FIELDS"
     return tuple({**r, "fiscal_year": int(r["fiscal_year"])} for r in rows)
 
 
@@ -154,11 +240,15 @@ def _move_year(ts: str, year: int) -> str:
         return t.replace(year=year, day=28).isoformat()
 
 
-def _scaled(row: dict, year: int) -> dict:
-    """A 2024 line version moved to another fiscal year: same codes, amounts scaled by at most ±5%."""
-    year_factor = 1 + random.Random(f"minhu-budget|{year}").uniform(-0.04, 0.04)
+def _factor(seed: str, row: dict, year: int) -> Decimal:
+    """A line's scale from its file's year to another: the year's ±4% and the line's own ±1%."""
+    year_factor = 1 + random.Random(f"{seed}minhu-budget|{year}").uniform(-0.04, 0.04)
     key = "|".join(str(v) for v in line_key(row)[1:])
-    factor = Decimal(year_factor * (1 + random.Random(f"minhu-budget|{year}|{key}").uniform(-0.01, 0.01)))
+    return Decimal(year_factor * (1 + random.Random(f"{seed}minhu-budget|{year}|{key}").uniform(-0.01, 0.01)))
+
+
+def _scaled(row: dict, year: int, factor: Decimal) -> dict:
+    """A line version moved to another fiscal year: same codes, amounts scaled by factor."""
     project = row["project_code"]
     return {
         **row,
@@ -170,22 +260,59 @@ def _scaled(row: dict, year: int) -> dict:
     }
 
 
-@lru_cache(maxsize=32)
-def _lines(fiscal_year: int) -> tuple[dict, ...]:
-    rows = [r if fiscal_year == BASE_YEAR else _scaled(r, fiscal_year) for r in _base_lines()]
+def _to_totals(rows: list[dict], targets: tuple[str, str]) -> list[dict]:
+    """Rescale the lines so that the initial 基本支出 and 项目支出 totals equal the published ones;
+    the rounding remainder goes to the largest line, on every version of it."""
+    out = [dict(r) for r in rows]
+    for is_project, target in zip((False, True), targets, strict=True):
+        mine = [r for r in out if (r["expense_type"] == "项目支出") == is_project]
+        first = {line_key(r): r for r in reversed(mine)}  # the first version of each line
+        current = sum(Decimal(r["initial_amount"]) for r in first.values())
+        if not first or not current:
+            continue
+        factor = Decimal(target) / current
+        for r in mine:
+            for k in ("initial_amount", "adjusted_amount"):
+                r[k] = str((Decimal(r[k]) * factor).quantize(CENT, ROUND_HALF_UP))
+        first = {line_key(r): r for r in reversed(mine)}
+        rest = Decimal(target) - sum(Decimal(r["initial_amount"]) for r in first.values())
+        biggest = max(first, key=lambda k: (Decimal(first[k]["initial_amount"]), k))
+        for r in mine:
+            if line_key(r) == biggest:
+                for k in ("initial_amount", "adjusted_amount"):
+                    r[k] = str(Decimal(r[k]) + rest)
+    return out
+
+
+@lru_cache(maxsize=64)
+def _lines(district: str, fiscal_year: int) -> tuple[dict, ...]:
+    prof = profile(district)
+    files = [(prof.base_file, -1, 9999), *prof.extra_files]
+    rows = []
+    for name, first, last in files:
+        if not first <= fiscal_year <= last:
+            continue
+        for r in _file_lines(name):
+            if prof.retired.get((r["function_code"], r["economic_code"]), 9999) < fiscal_year:
+                continue
+            if r["fiscal_year"] != fiscal_year:
+                r = _scaled(r, fiscal_year, _factor(prof.seed, r, fiscal_year))
+            rows.append(r)
+    if fiscal_year in prof.totals:
+        rows = _to_totals(rows, prof.totals[fiscal_year])
     return tuple(sorted(rows, key=lambda r: (r["updated_at"], line_key(r))))
 
 
-def budget_lines(fiscal_year: int) -> list[dict]:
-    """Every version of every budget line of the fiscal year, ordered by updated_at (then any extra
+def budget_lines(fiscal_year: int, district: str | None = None) -> list[dict]:
+    """Every version of every budget line of the fiscal year, ordered by updated_at (plus the extra
     lines of simulators/extra_lines.py)."""
-    return [dict(r) for r in _lines(fiscal_year)] + extra_lines.budget_lines(fiscal_year)
+    return [dict(r) for r in _lines(district or DEFAULT_DISTRICT, fiscal_year)] + extra_lines.budget_lines(fiscal_year)
 
 
-def latest_lines(fiscal_year: int) -> list[dict]:
+def latest_lines(fiscal_year: int, district: str | None = None) -> list[dict]:
     """The latest version of each budget line."""
     latest: dict[tuple, dict] = {}
-    for r in _lines(fiscal_year):
+    for r in _lines(district or DEFAULT_DISTRICT, fiscal_year):
         latest[line_key(r)] = r
     return [dict(r) for r in latest.values()]
 
@@ -200,12 +327,21 @@ def _workdays(year: int) -> tuple[dt.date, ...]:
     return tuple(d for d in days if is_working_day(d))
 
 
+def _plan(line: dict) -> tuple[str, str, str]:
+    """(schedule, payee, summary) of a line's payments; an unplanned code is paid like its class."""
+    if line["economic_code"] in _PLAN:
+        return _PLAN[line["economic_code"]]
+    schedule = _CLASS_PLAN.get(line["economic_code"][:3], "frequent")
+    return schedule, "@vendor" if schedule == "frequent" else "工资统发专户", "{m}月" + line["economic_name"]
+
+
 class _Planner:
     """Plans one fiscal year of payments; all randomness comes from one seeded generator."""
 
-    def __init__(self, year: int):
+    def __init__(self, district: str, year: int):
+        self.district = district
         self.year = year
-        self.rng = random.Random(f"minhu-payments|{year}")
+        self.rng = random.Random(f"{profile(district).seed}minhu-payments|{year}")
         self.workdays = _workdays(year)
         self.staff = self._names(18)
         self.events: list[dict] = []
@@ -245,7 +381,8 @@ class _Planner:
             picks = [(day(12, 10, 20, start), 1.0, 12)]
         else:  # frequent small payments, December catch-up
             weights = (0.5, 0.7, *[1] * 9, 3)[start.month - 1 :]
-            months = self.rng.choices(range(start.month, 13), weights=weights, k=_FREQUENT_COUNT[economic])
+            count = _FREQUENT_COUNT.get(economic, 6)
+            months = self.rng.choices(range(start.month, 13), weights=weights, k=count)
             picks = [(day(m, 1, 31, start), self.rng.uniform(0.3, 1.7), m) for m in months]
         return [(d, w, m) for d, w, m in picks if d is not None]
 
@@ -254,7 +391,7 @@ class _Planner:
             return self.rng.choice(self.staff)
         if kind == "@vendor":
             return self.rng.choice(_VENDORS)
-        return survivor if kind == "@survivor" else kind
+        return survivor if kind == "@survivor" else kind.format(district=self.district)
 
     def _time(self, d: dt.date) -> dt.datetime:
         seconds = self.rng.randrange(9 * 3600, 17 * 3600 + 1800)
@@ -267,7 +404,7 @@ class _Planner:
 
     def plan(self) -> list[dict]:
         versions: dict[tuple, list[dict]] = {}
-        for r in _lines(self.year):
+        for r in _lines(self.district, self.year):
             versions.setdefault(line_key(r), []).append(r)
         survivor = self._names(1)[0]
         slack: dict[tuple, int] = {}
@@ -279,7 +416,7 @@ class _Planner:
                 continue
             start = dt.datetime.fromisoformat(funded[0]["updated_at"]).date() + dt.timedelta(days=1)
             target = int(budget * self.rng.uniform(*_EXEC_RATE[line["expense_type"]]))
-            schedule, payee, summary = _PLAN[line["economic_code"]]
+            schedule, payee, summary = _plan(line)
             if budget < 100_000:  # under 1000 yuan: settled once at year end
                 schedule = "year_end"
             slots = sorted(self._slots(schedule, line["economic_code"], start))
@@ -329,9 +466,9 @@ class _Planner:
         self._add(event["line"], again, event["fen"], event["payee"], f"重新支付：{event['summary']}")
 
 
-@lru_cache(maxsize=8)
-def _year_payments(fiscal_year: int) -> dict[dt.date, tuple[dict, ...]]:
-    events = _Planner(fiscal_year).plan()
+@lru_cache(maxsize=16)
+def _year_payments(district: str, fiscal_year: int) -> dict[dt.date, tuple[dict, ...]]:
+    events = _Planner(district, fiscal_year).plan()
     by_day: dict[dt.date, list[tuple[dt.datetime, int, dict]]] = {}
     for i, e in enumerate(events):
         by_day.setdefault(e["at"].date(), []).append((e["at"], i, e))
@@ -354,11 +491,14 @@ def _year_payments(fiscal_year: int) -> dict[dt.date, tuple[dict, ...]]:
     return out
 
 
-def payments(business_date: dt.date) -> list[dict]:
+def payments(business_date: dt.date, district: str | None = None) -> list[dict]:
     """Every payment whose updated_at falls on the local business date."""
-    return [dict(r) for r in _year_payments(business_date.year).get(business_date, ())]
+    days = _year_payments(district or DEFAULT_DISTRICT, business_date.year)
+    return [dict(r) for r in days.get(business_date, ())]
 
 
-def year_payments(fiscal_year: int) -> list[dict]:
+def year_payments(fiscal_year: int, district: str | None = None) -> list[dict]:
     """All payments of a fiscal year, ordered by updated_at."""
-    return [dict(r) for day in _year_payments(fiscal_year).values() for r in day]
+    return [
+        dict(r) for day in _year_payments(district or DEFAULT_DISTRICT, fiscal_year).values() for r in day
+    ]

@@ -3,10 +3,13 @@ finance system exactly as ../shared/spec/sources.md describes them.
 
     GET /api/v1/cases?updated_since=T1&updated_until=T2&cursor=C&limit=N[&district=D]
     GET /api/v1/cases/count?updated_since=T1&updated_until=T2[&district=D]
-    GET /api/v1/budget/lines?fiscal_year=Y&updated_since=T1&updated_until=T2&cursor=C&limit=N
+    GET /api/v1/budget/lines?fiscal_year=Y&updated_since=T1&updated_until=T2&cursor=C&limit=N[&district=D]
     GET /api/v1/budget/lines/count?...
-    GET /api/v1/budget/payments?updated_since=T1&updated_until=T2&cursor=C&limit=N
+    GET /api/v1/budget/payments?updated_since=T1&updated_until=T2&cursor=C&limit=N[&district=D]
     GET /api/v1/budget/payments/count?...
+
+The district (the server's MINHU_DISTRICT unless the request names one) selects the case
+platform's district and the finance system's profile (simulators.finance_data.PROFILES).
 
 Records with T1 <= updated_at < T2, ordered by (updated_at, id); an opaque keyset cursor;
 bearer-token auth. Data is deterministic per business date. Faults (429, 5xx, slow responses,
@@ -86,11 +89,11 @@ def _window(source: str, t1: datetime, t2: datetime, district: str, fiscal_year:
         records = [r for d in days for r in case_data.case_versions(district, d)]
         key = _key_cases
     elif source == "payments":
-        records = [r for d in _days(t1, t2) for r in finance_data.payments(d)]
+        records = [r for d in _days(t1, t2) for r in finance_data.payments(d, district)]
         key = _key_payments
     else:
         years = [fiscal_year] if fiscal_year else sorted({d.year for d in _days(t1, t2)})
-        records = [r for y in years for r in finance_data.budget_lines(y)]
+        records = [r for y in years for r in finance_data.budget_lines(y, district)]
         key = _key_lines
     rows = []
     now = datetime.now(TZ)  # the generator knows whole lifecycles; the platform only the past
@@ -137,7 +140,13 @@ def page(source: str, params: dict[str, str], district: str) -> dict:
         raise BadRequest(str(exc)) from exc
     if not 1 <= limit <= MAX_LIMIT:
         raise BadRequest(f"limit must be between 1 and {MAX_LIMIT}")
-    rows = _window(source, t1, t2, params.get("district") or district, fiscal_year)
+    district = params.get("district") or district
+    if source != "cases":
+        try:
+            finance_data.profile(district)
+        except KeyError as exc:
+            raise BadRequest(exc.args[0]) from exc
+    rows = _window(source, t1, t2, district, fiscal_year)
     start = 0
     if params.get("cursor"):
         start = bisect.bisect_right([k for k, _ in rows], _decode_cursor(params["cursor"]))

@@ -49,7 +49,7 @@ def _simulator_budget(prefix: str = "") -> Decimal:
     """The adjusted amounts of the simulator's own 2024 lines as of DAY (their latest version)."""
     end = dt.datetime.combine(DAY + dt.timedelta(days=1), dt.time(), fd.TZ)
     latest: dict[tuple, dict] = {}
-    for r in fd._lines(2024):
+    for r in fd._lines(fd.DEFAULT_DISTRICT, 2024):
         if dt.datetime.fromisoformat(r["updated_at"]) < end:
             latest[fd.line_key(r)] = r
     return sum(

@@ -14,7 +14,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 
 import pytest
-from budget_seed import parse
+from budget_seed import SEED, parse
 
 from minhu.calendar import is_working_day
 from minhu.schemas import BUDGET_LINE_FIELDS, EXPENSE_TYPES, FUND_SOURCES, PAYMENT_FIELDS
@@ -185,16 +185,24 @@ def test_table10_projects(seed, lines):
 # --------------------------------------------------------------------------------------- budget lines
 
 
-def test_budget_line_records_and_versions():
+DISTRICTS = tuple(fd.PROFILES)
+YEARS = (2022, 2023, 2024, 2025)
+
+
+@pytest.mark.parametrize("district", DISTRICTS)
+def test_budget_line_records_and_versions(district):
     keys = [f.key for f in BUDGET_LINE_FIELDS]
-    for year in (2022, 2023, 2024, 2025):
-        records = fd.budget_lines(year)
+    for year in YEARS:
+        records = fd.budget_lines(year, district)
         versions = defaultdict(list)
         for r in records:
             assert list(r) == keys
             assert r["fiscal_year"] == year and isinstance(r["fiscal_year"], int)
             assert r["expense_type"] in EXPENSE_TYPES and r["fund_source"] in FUND_SOURCES
             assert len(r["function_code"]) == 7 and len(r["economic_code"]) == 5
+            assert r["function_name"] == fd.FUNCTION_CLASSES[r["function_code"]]
+            assert r["economic_name"] == fd.ECONOMIC_CLASSES[r["economic_code"]]
+            assert r["unit_code"].startswith(r["dept_code"]) and r["unit_name"].startswith(district)
             ts = dt.datetime.fromisoformat(r["updated_at"])
             assert r["updated_at"].endswith("+08:00") and ts.year == year
             versions[fd.line_key(r)].append(r)
@@ -204,31 +212,131 @@ def test_budget_line_records_and_versions():
             assert vs[0]["initial_amount"] == vs[0]["adjusted_amount"]
             assert len({v["initial_amount"] for v in vs}) == 1
             assert [v["updated_at"] for v in vs] == sorted({v["updated_at"] for v in vs})
+            # adjusted during the year (年中调整), never on 1 January
             adjusted += len(vs) > 1 and vs[-1]["adjusted_amount"] != vs[0]["adjusted_amount"]
+            assert all(v["updated_at"][5:7] > "03" for v in vs[1:])
         assert adjusted >= 3, year
 
 
-def test_other_years_scale_the_2024_structure():
-    def shape(year):
-        return sorted(
-            (r["function_code"], r["economic_code"], r["expense_type"]) for r in fd.budget_lines(year)
-        )
+def _shape(year, district=fd.DEFAULT_DISTRICT, unit=UNIT):
+    return {
+        (r["function_code"], r["economic_code"], r["expense_type"])
+        for r in fd.budget_lines(year, district)
+        if r["unit_code"] == unit
+    }
 
-    base = sum(Decimal(r["adjusted_amount"]) for r in fd.latest_lines(2024))
-    for year in (2022, 2023, 2025):
-        assert shape(year) == shape(2024)
-        amount = sum(Decimal(r["adjusted_amount"]) for r in fd.latest_lines(year))
-        assert Decimal("0.95") <= amount / base <= Decimal("1.05") and amount != base
-        assert {r["project_code"][6:8] for r in fd.budget_lines(year) if r["project_code"]} == {
-            f"{year % 100}"
-        }
+
+def _initial(year, keep=lambda r: True, district=fd.DEFAULT_DISTRICT):
+    return sum((Decimal(r["initial_amount"]) for r in fd.latest_lines(year, district) if keep(r)), Decimal(0))
+
+
+ANNUITY = ("2080506", "30109", "人员经费")  # 职业年金: budgeted by 118001 from 2025
+SURVIVOR = ("2080899", "30305", "人员经费")  # 遗属生活补助: 2080899 其他优抚支出 retired after 2024
+
+
+def test_codes_added_and_retired_between_years():
+    base = _shape(2024)
+    assert SURVIVOR in base and ANNUITY not in base
+    assert _shape(2022) == _shape(2023) == base
+    assert _shape(2025) == base - {SURVIVOR} | {ANNUITY}
+    codes_2025 = {r["function_code"] for r in fd.budget_lines(2025)}
+    assert "2080506" in codes_2025 and "2080899" not in codes_2025
+
+
+def test_a_subordinate_unit_in_2023_only():
+    for year in YEARS:
+        units = {(r["unit_code"], r["unit_name"]) for r in fd.budget_lines(year)}
+        if year == 2023:
+            assert units == {
+                (UNIT, "硚口区社会管理网格化服务中心本级"),
+                ("118002", "硚口区网格化管理监督指挥中心"),
+            }
+        else:
+            assert units == {(UNIT, "硚口区社会管理网格化服务中心本级")}, year
+    sub = [r for r in fd.budget_lines(2023) if r["unit_code"] == "118002"]
+    assert {r["dept_code"] for r in sub} == {"118"} and {r["expense_type"] for r in sub} == set(BASIC)
+    pays = {p["unit_code"] for p in fd.year_payments(2023)}
+    assert pays == {UNIT, "118002"}
+    assert {p["unit_code"] for y in (2022, 2024, 2025) for p in fd.year_payments(y)} == {UNIT}
+
+
+def test_2022_and_2023_carry_the_totals_of_table_11():
+    """Table 11 of the published 2024 budget gives the department's 2022 and 2023 totals (万元,
+    one decimal): 合计 557.4 / 480.9, 基本支出 289.7 / 441.8, 项目支出 267.7 / 39.1."""
+    text = SEED.read_text(encoding="utf-8")
+    for row in ("659 100% 557.4 480.9", "455.15 69% 289.7 441.8", "203.85 31% 267.7 39.1"):
+        assert row in text  # the figures below are those of the published table
+    published = {2022: ("557.4", "289.7", "267.7"), 2023: ("480.9", "441.8", "39.1")}
+
+    def wan1(yuan):
+        return (yuan / 10000).quantize(Decimal("0.1"), ROUND_HALF_UP)
+
+    for year, (everything, basic, projects) in published.items():
+        assert wan1(_initial(year)) == Decimal(everything), year
+        assert wan1(_initial(year, lambda r: r["expense_type"] in BASIC)) == Decimal(basic), year
+        assert wan1(_initial(year, lambda r: r["expense_type"] == "项目支出")) == Decimal(projects), year
+
+
+def test_2025_scales_the_2024_budget():
+    base = _initial(2024, lambda r: r["function_code"] != SURVIVOR[0])
+    amount = _initial(2025, lambda r: r["function_code"] != ANNUITY[0])
+    assert Decimal("0.95") <= amount / base <= Decimal("1.05") and amount != base
+    for year in YEARS:
+        for district in DISTRICTS:
+            projects = {r["project_code"] for r in fd.budget_lines(year, district) if r["project_code"]}
+            assert projects and {code[6:8] for code in projects} == {f"{year % 100}"}
+
+
+def test_the_second_district_has_its_own_centre_and_codes():
+    qk = fd.budget_lines(2024, "硚口区")
+    ja = fd.budget_lines(2024, "江岸区")
+    assert {(r["dept_code"], r["dept_name"]) for r in ja} == {("121", "江岸区社会管理网格化服务中心")}
+    assert {r["unit_code"] for r in ja} == {"121001"}
+    assert not {r["unit_code"] for r in ja} & {r["unit_code"] for r in qk}
+    own_functions = {r["function_code"] for r in ja} - {r["function_code"] for r in qk}
+    own_economics = {r["economic_code"] for r in ja} - {r["economic_code"] for r in qk}
+    assert {"2010301", "2101101", "2120199"} <= own_functions
+    assert {"30227", "30239", "31007"} <= own_economics
+    assert {r["function_code"][:3] for r in ja} == {"201", "208", "210", "212", "221"}
+    assert {r["project_name"] for r in ja if r["project_code"]} == {
+        "江岸区网格化服务管理工作经费",
+        "12345热线江岸分中心运行经费",
+    }
+    assert all(r["project_code"].startswith("42010224121T") for r in ja if r["project_code"])
+    assert {p["unit_code"] for p in fd.year_payments(2024, "江岸区")} == {"121001"}
+    assert fd.year_payments(2024, "江岸区") != fd.year_payments(2024, "硚口区")
+    with pytest.raises(KeyError, match="no finance profile for district '某某区'"):
+        fd.budget_lines(2024, "某某区")
+
+
+def test_every_case_district_has_a_finance_profile():
+    from simulators import case_data
+
+    assert set(fd.PROFILES) == set(case_data.DISTRICTS)
+    centres = {}
+    for district in fd.PROFILES:
+        rows = fd.budget_lines(2024, district)
+        (centre,) = {(r["dept_code"], r["dept_name"]) for r in rows}
+        assert centre[1] == f"{district}社会管理网格化服务中心"
+        centres[district] = centre[0]
+    assert len(set(centres.values())) == len(centres)  # each district its own department code
+    jh = fd.budget_lines(2024, "江汉区")
+    assert {r["project_name"] for r in jh if r["project_code"]} == {
+        "江汉区网格化服务中心工作经费",
+        "劳务派遣人员工作经费",
+        "网格员培训经费",
+    }
+    late = [r for r in jh if r["updated_at"] >= "2024-11"]  # the training project cut in November
+    assert [(r["project_name"], r["initial_amount"], r["adjusted_amount"]) for r in late] == [
+        ("网格员培训经费", "355000.00", "305000.00")
+    ]
 
 
 def test_amounts_are_strings_with_two_decimals():
-    for r in fd.budget_lines(2024) + fd.budget_lines(2023):
+    for r in fd.budget_lines(2024) + fd.budget_lines(2023) + fd.budget_lines(2025, "江岸区"):
         for key in ("initial_amount", "adjusted_amount"):
             assert isinstance(r[key], str) and AMOUNT.match(r[key]), r
-    for p in fd.year_payments(2024) + fd.year_payments(2023):
+    for p in fd.year_payments(2024) + fd.year_payments(2023) + fd.year_payments(2025, "江岸区"):
         assert isinstance(p["amount"], str) and AMOUNT.match(p["amount"]) and p["amount"] != "0.00", p
 
 
@@ -277,12 +385,13 @@ def test_returned_records_are_copies():
 # --------------------------------------------------------------------------------------------- payments
 
 
-@pytest.mark.parametrize("year", [2023, 2024, 2025])
-def test_payments_respect_the_budget(year):
+@pytest.mark.parametrize("district", DISTRICTS)
+@pytest.mark.parametrize("year", YEARS)
+def test_payments_respect_the_budget(year, district):
     versions = defaultdict(list)
-    for r in fd.budget_lines(year):
+    for r in fd.budget_lines(year, district):
         versions[fd.line_key(r)].append(r)
-    pays = fd.year_payments(year)
+    pays = fd.year_payments(year, district)
     keys = [f.key for f in PAYMENT_FIELDS]
     net = defaultdict(Decimal)
     for p in sorted(pays, key=lambda p: (p["updated_at"], p["payment_id"])):
@@ -327,3 +436,39 @@ def test_payment_patterns():
     assert december > sum(Decimal(p["amount"]) for p in pays) / 12  # year-end catch-up
     people = {p["payee"] for p in pays if p["economic_code"] in ("30211", "30305")}
     assert people and all(not n.endswith(("公司", "中心", "局")) for n in people)
+
+
+# ------------------------------------------------------------------------------------ the setting
+
+
+def test_the_district_setting_selects_the_finance_profile(monkeypatch):
+    import requests
+
+    from minhu.settings import DEFAULT_TOKEN
+    from simulators.server import serve_in_thread
+
+    monkeypatch.setenv("MINHU_DISTRICT", "江岸区")
+    server, url = serve_in_thread(0)
+    try:
+        auth = {"Authorization": f"Bearer {DEFAULT_TOKEN}"}
+        year = {"updated_since": "2025-01-01T00:00:00+08:00", "updated_until": "2026-01-01T00:00:00+08:00"}
+
+        def get(path, **params):
+            return requests.get(
+                f"{url}/api/v1/budget/{path}", params={**year, **params}, headers=auth, timeout=30
+            )
+
+        lines = get("lines", fiscal_year=2025, limit=5000).json()
+        assert lines["data"] == fd.budget_lines(2025, "江岸区") and lines["next_cursor"] is None
+        assert get("lines/count", fiscal_year=2025).json() == {"total": len(fd.budget_lines(2025, "江岸区"))}
+        pays = get("payments/count").json()["total"]
+        assert pays == len(fd.year_payments(2025, "江岸区"))
+        # a request may name the district, as for cases
+        assert get("lines", fiscal_year=2025, district="硚口区", limit=5000).json()[
+            "data"
+        ] == fd.budget_lines(2025)
+        bad = get("payments", district="某某区")
+        assert bad.status_code == 400 and "no finance profile for district '某某区'" in bad.json()["error"]
+    finally:
+        server.shutdown()
+        server.server_close()
