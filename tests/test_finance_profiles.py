@@ -31,7 +31,6 @@ from pipeline import cli, nightly
 from simulators import finance_data as fd
 
 
-
 def wan1(yuan) -> Decimal:
     return (Decimal(yuan) / 10000).quantize(Decimal("0.1"), ROUND_HALF_UP)
 
