@@ -10,7 +10,7 @@
 # ends the component with everything it forked (gunicorn/uvicorn workers, task supervisors), and
 # nothing else. Settings (environment): MINHU_AIRFLOW_PORT (api-server, default 8080),
 # MINHU_AIRFLOW_COMPONENTS (default "api-server scheduler dag-processor triggerer"; with the
-# CeleryExecutor add "celery-worker"), MINHU_AIRFLOW_WAIT (seconds to wait for health, default 180).
+# CeleryExecutor add "celery-worker"; MINHU_CELERY_QUEUES names its queue), MINHU_AIRFLOW_WAIT (seconds to wait for health, default 180).
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 export MINHU_HOME="${MINHU_HOME:-$root/var}"
@@ -26,7 +26,7 @@ command_of() {
     scheduler) echo "airflow scheduler" ;;
     dag-processor) echo "airflow dag-processor" ;;
     triggerer) echo "airflow triggerer" ;;
-    celery-worker) echo "airflow celery worker --concurrency ${MINHU_CELERY_CONCURRENCY:-2}" ;;
+    celery-worker) echo "airflow celery worker --concurrency ${MINHU_CELERY_CONCURRENCY:-2}${MINHU_CELERY_QUEUES:+ --queues $MINHU_CELERY_QUEUES --celery-hostname $MINHU_CELERY_QUEUES@%h}" ;;
     *) echo "airflow: unknown component '$1' (known: $all_known)" >&2; return 1 ;;
   esac
 }
