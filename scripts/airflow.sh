@@ -113,33 +113,40 @@ up() {
   # migrate once, before any component starts (bin/airflow-env does it on first use)
   "$root/bin/airflow-env" true
   trap 'echo "airflow: start failed; stopping what started" >&2; down >&2' ERR
-  for name in $components; do
+  # The api-server first, and healthy, before anything that runs tasks: a task's supervisor
+  # reaches the execution API there, and a task started before it answers fails its try.
+  local ordered="" wait_s="${MINHU_AIRFLOW_WAIT:-180}" deadline
+  [[ " $components " == *" api-server "* ]] && ordered="api-server"
+  for name in $components; do [ "$name" = api-server ] || ordered="$ordered $name"; done
+  for name in $ordered; do
     cmd="$(command_of "$name")"
     # setsid: the component leads its own process group; its pid is the group id
     setsid "$root/bin/airflow-env" $cmd >"$log_dir/airflow-$name.log" 2>&1 </dev/null &
     pid=$!
     echo "$pid $(start_time "$pid")" >"$run_dir/$name.pid"
-  done
-  local wait_s="${MINHU_AIRFLOW_WAIT:-180}" deadline ok
-  deadline=$(( $(date +%s) + wait_s ))
-  while :; do
-    for name in $components; do
-      if ! running_pid "$name" >/dev/null; then
-        echo "airflow: $name exited during start; last lines of $log_dir/airflow-$name.log:" >&2
-        tail -15 "$log_dir/airflow-$name.log" >&2
+    [ "$name" = api-server ] || continue
+    deadline=$(( $(date +%s) + wait_s ))
+    until curl -fsS -o /dev/null "http://127.0.0.1:$MINHU_AIRFLOW_PORT/api/v2/monitor/health" 2>/dev/null; do
+      if ! running_pid api-server >/dev/null; then
+        echo "airflow: the api-server exited during start; last lines of $log_dir/airflow-api-server.log:" >&2
+        tail -15 "$log_dir/airflow-api-server.log" >&2
         false
       fi
+      if [ "$(date +%s)" -ge "$deadline" ]; then
+        echo "airflow: the api-server did not answer on port $MINHU_AIRFLOW_PORT in ${wait_s} s (log: $log_dir/airflow-api-server.log)" >&2
+        false
+      fi
+      sleep 0.5
     done
-    ok=1
-    if [[ " $components " == *" api-server "* ]]; then
-      curl -fsS -o /dev/null "http://127.0.0.1:$MINHU_AIRFLOW_PORT/api/v2/monitor/health" 2>/dev/null || ok=0
-    fi
-    [ "$ok" = 1 ] && break
-    if [ "$(date +%s)" -ge "$deadline" ]; then
-      echo "airflow: the api-server did not answer on port $MINHU_AIRFLOW_PORT in ${wait_s} s (log: $log_dir/airflow-api-server.log)" >&2
+  done
+  # the others must still run a moment later (a bad config makes them exit at once)
+  sleep 3
+  for name in $components; do
+    if ! running_pid "$name" >/dev/null; then
+      echo "airflow: $name exited during start; last lines of $log_dir/airflow-$name.log:" >&2
+      tail -15 "$log_dir/airflow-$name.log" >&2
       false
     fi
-    sleep 0.5
   done
   trap - ERR
   local user password
