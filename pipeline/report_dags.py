@@ -158,7 +158,7 @@ def report_dag(kind: str, start, doc_md: str):
             conf = getattr(context.get("dag_run"), "conf", None) or {}
             if not on_data or conf.get("period") or (context.get("params") or {}).get("period"):
                 return report_period_from_context(kind, context)
-            from airflow.exceptions import AirflowSkipException
+            from airflow.sdk.exceptions import AirflowSkipException
 
             seen = published_dates(context)
             chosen, reason = report_due(kind, run_moment(context), seen)
