@@ -2,7 +2,7 @@
 SHELL := /bin/bash
 export MINHU_HOME ?= $(CURDIR)/var
 
-.PHONY: setup demo test test-unit test-e2e lint bench clean
+.PHONY: setup demo test test-unit test-e2e lint bench clean airflow airflow-down airflow-status
 
 setup:            ## Debian packages + locked .venv + editable install
 	@scripts/setup.sh
@@ -22,6 +22,15 @@ lint: setup       ## ruff (Python) and sqlfluff (dbt SQL)
 
 bench: setup      ## benchmarks: print figures
 	.venv/bin/python -m bench
+
+airflow: setup    ## Airflow for real: api-server, scheduler, dag-processor, triggerer (LocalExecutor); prints UI + login
+	@scripts/airflow.sh up
+
+airflow-down:     ## stop exactly the processes `make airflow` started (pid files under $(MINHU_HOME)/run/airflow)
+	@scripts/airflow.sh down
+
+airflow-status:   ## which Airflow components of `make airflow` run
+	@scripts/airflow.sh status
 
 clean:
 	rm -rf var dbt_project/target dbt_project/logs

@@ -25,6 +25,7 @@ import pendulum
 from airflow.sdk import CronDataIntervalTimetable, Param, dag, task
 
 from pipeline.alerts import failure_notifier
+from pipeline.report_dags import announce_published, published_asset
 
 
 @dag(
@@ -75,11 +76,12 @@ def nightly():
         steps.data_docs()
         return business_date
 
-    @task
-    def publish(business_date: str) -> str:
+    @task(outlets=[published_asset()])  # the 周报/月报 are scheduled on this asset
+    def publish(business_date: str, **context) -> str:
         from pipeline import nightly as steps
 
         steps.publish()
+        announce_published(context, business_date)
         return business_date
 
     @task

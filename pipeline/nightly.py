@@ -23,7 +23,7 @@ from minhu import warehouse
 from minhu.settings import get_settings
 from reports import daily, mail
 
-from . import quality, serve
+from . import freshness, quality, serve
 from .transform import dbt
 
 log = logging.getLogger(__name__)
@@ -86,6 +86,7 @@ def build(dates: list[date]) -> dict:
         path = prepare_build()
         rows = load_dates(path, dates)
         dbt(["build"], path)
+        freshness.check(path, dates)  # alerts on a stale source; never blocks (pipeline/freshness.py)
     return {"build": str(path), "rows_loaded": rows}
 
 
