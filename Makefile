@@ -7,7 +7,7 @@ export MINHU_HOME ?= $(CURDIR)/var
 setup:            ## Debian packages + locked .venv + editable install
 	@scripts/setup.sh
 
-demo: setup       ## run the nightly DAG for one business date and say where the report is
+demo: setup       ## backfill a month, run the nightly DAG, send 日报/周报/月报/绩效自评表, say where each is
 	@scripts/demo.sh
 
 test: setup       ## unit tests, dbt tests, the GX gate and one `airflow dags test nightly`
