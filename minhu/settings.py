@@ -33,6 +33,8 @@ class Settings:
     mail_from: str
     http_timeout: float
     max_retry_after: float
+    lease_wait: float = 3600.0  # MINHU_LEASE_WAIT: how long a writer waits for another's lease
+    lease_stale: float = 120.0  # MINHU_LEASE_STALE: a lease without heartbeat this long is dead
 
     @property
     def raw_dir(self) -> Path:
@@ -52,9 +54,9 @@ class Settings:
         """Where a run builds and audits its candidate warehouse before publishing it."""
         return self.home / "build"
 
-    @property
-    def build_warehouse_path(self) -> Path:
-        return self.build_dir / "warehouse.duckdb"
+    def build_warehouse_path(self, run_id: str) -> Path:
+        """The build file of one run: build/<run_id>.duckdb."""
+        return self.build_dir / f"{run_id}.duckdb"
 
     @property
     def airflow_home(self) -> Path:
@@ -95,4 +97,6 @@ def get_settings() -> Settings:
         mail_from=_env("MINHU_MAIL_FROM", "minhu@qiaokou-grid.local"),
         http_timeout=float(_env("MINHU_HTTP_TIMEOUT", "30")),
         max_retry_after=float(_env("MINHU_MAX_RETRY_AFTER", "30")),
+        lease_wait=float(_env("MINHU_LEASE_WAIT", "3600")),
+        lease_stale=float(_env("MINHU_LEASE_STALE", "120")),
     )

@@ -204,6 +204,9 @@ def main(argv: list[str] | None = None) -> int:
             "ExtractError",
             "ArchiveError",
             "DbtError",
+            "LeaseTimeout",
+            "LeaseLost",
+            "PublishRefused",
         ):
             print(f"minhu: {exc}", file=sys.stderr)
             return 1

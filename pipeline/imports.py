@@ -36,7 +36,7 @@ import duckdb
 from extract.files import ArchiveError
 from extract.imports import FileLanding, land_file, record_accounting
 from extract.load import ensure_raw, load_batch
-from minhu import schemas, warehouse
+from minhu import fault, schemas, warehouse
 
 from . import nightly
 from .transform import dbt
@@ -68,12 +68,12 @@ def import_sources(items: list[tuple[str, str | Path]]) -> list[dict]:
     results: list[dict | None] = [None] * len(items)
     landed: list[tuple[int, FileLanding]] = []
     seen: dict[str, str] = {}  # batch -> first file of the command with that content
-    with warehouse.lock():
-        build = nightly.prepare_build()
+    with nightly.transaction("import") as b:  # lease → build → gate → publish, one transaction
+        build = b.path
         con = warehouse.connect(build)
         try:
             con.execute(f"set memory_limit = '{DUCKDB_MEMORY_LIMIT}'")
-            con.execute(f"set temp_directory = '{build.parent / 'duckdb_tmp'}'")
+            con.execute(f"set temp_directory = '{build.with_suffix('.tmp')}'")
             ensure_raw(con)
             for source in ORDER:
                 todo = [(i, f) for i, (s, f) in enumerate(items) if s == source]
@@ -94,6 +94,7 @@ def import_sources(items: list[tuple[str, str | Path]]) -> list[dict]:
                     seen[landing.batch] = str(f)
                     t1 = time.perf_counter()
                     _load(con, landing)
+                    fault.point("import_load")
                     log.info("%s: landed in %.1f s, loaded in %.1f s", f, t1 - t0, time.perf_counter() - t1)
                     landed.append((i, landing))
         finally:
@@ -109,8 +110,9 @@ def import_sources(items: list[tuple[str, str | Path]]) -> list[dict]:
             log.info(
                 "dbt build %.1f s, accounting %.1f s, gate %.1f s", t1 - t0, t2 - t1, time.perf_counter() - t2
             )
+            nightly.publish(b)
+            # post-publish hooks (serve to Postgres, Asset events) belong here, under the lease
     if landed:
-        nightly.publish()
         for i, landing in landed:
             acc = accounting[landing.batch]
             record_accounting(landing, acc)
