@@ -93,7 +93,9 @@ def assert_published_is_gated(home: Path) -> dict:
         ok = con.execute(
             "select count(*) from audit.gate_runs where passed and checked_at = ?", [v["gated_at"]]
         ).fetchone()[0]
-        versions = [r[0] for r in con.execute("select version from audit.publish_version order by 1")]
+        versions = [
+            r[0] for r in con.execute("select version from audit.publish_version order by 1").fetchall()
+        ]
     finally:
         con.close()
     assert ok == 1, f"version {v['version']} has no passing gate record"
