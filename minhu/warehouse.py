@@ -148,16 +148,23 @@ def mark_gated(path: Path) -> None:
         con.close()
 
 
+def is_gated_version(con: duckdb.DuckDBPyConnection, version: int) -> bool:
+    """Is `version` the newest of the file and does it have a passing audit.gate_runs row?"""
+    row = con.execute(
+        "select v.version = (select max(version) from audit.publish_version)"
+        " and exists (select 1 from audit.gate_runs g where g.passed and g.checked_at = v.gated_at)"
+        " from audit.publish_version v where v.version = ?",
+        [version],
+    ).fetchone()
+    return bool(row and row[0])
+
+
 def is_gated(v: dict | None, path: Path) -> bool:
     """Does the file's version have a passing audit.gate_runs row (the invariant of a publish)?"""
     if not v or v.get("gated_at") is None:
         return False
     con = connect(path, read_only=True)
     try:
-        return bool(
-            con.execute(
-                "select count(*) from audit.gate_runs where passed and checked_at = ?", [v["gated_at"]]
-            ).fetchone()[0]
-        )
+        return is_gated_version(con, v["version"])
     finally:
         con.close()

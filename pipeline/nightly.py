@@ -274,19 +274,18 @@ def publish(b: Build) -> dict:
     """
     s = get_settings()
     with b.lease.guarded():
-        v = warehouse.version_of(b.path)
-        if v is None or v["version"] != b.version or not warehouse.is_gated(v, b.path):
-            raise PublishRefused(
-                f"build {b.path.name} of run {b.run_id} has not passed the quality gate; nothing published"
-            )
-        current = warehouse.published_version()
-        if current != b.base_version:
-            raise PublishRefused(
-                f"the published warehouse is at version {current} but run {b.run_id} built on version"
-                f" {b.base_version}; nothing published, run it again"
-            )
         con = warehouse.connect(b.path)
         try:
+            if not warehouse.is_gated_version(con, b.version):
+                raise PublishRefused(
+                    f"build {b.path.name} of run {b.run_id} has not passed the quality gate; nothing published"
+                )
+            current = warehouse.published_version()
+            if current != b.base_version:
+                raise PublishRefused(
+                    f"the published warehouse is at version {current} but run {b.run_id} built on version"
+                    f" {b.base_version}; nothing published, run it again"
+                )
             con.execute(
                 "update audit.publish_version set published_at = ? where version = ?",
                 [datetime.now(TZ), b.version],
