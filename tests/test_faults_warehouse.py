@@ -218,3 +218,7 @@ def test_kill_9_at_every_point_then_rerun(home, tmp_path):
         assert_clean_after_success(home)
     assert api_batches(DAY) | api_batches(NEXT) | api_batches(LATER) | {file_batch(file)} <= batches(home)
     assert_no_personal_data_outside_raw(home)
+    planted = home / "logs" / "planted.log"  # the scan itself finds a leak
+    planted.write_text("赵六 13722223333\n", encoding="utf-8")
+    with pytest.raises(AssertionError, match="13722223333"):
+        assert_no_personal_data_outside_raw(home)
