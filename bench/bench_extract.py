@@ -52,15 +52,16 @@ def main(argv: list[str] | None = None) -> None:
         t = time.perf_counter()
         nightly.extract([d])
         timings["extract"] = time.perf_counter() - t
-        t = time.perf_counter()
-        nightly.build([d])
-        timings["build (load + dbt build)"] = time.perf_counter() - t
-        t = time.perf_counter()
-        nightly.gate(alert=False)
-        timings["gate"] = time.perf_counter() - t
-        t = time.perf_counter()
-        nightly.publish()
-        timings["publish"] = time.perf_counter() - t
+        with nightly.transaction("nightly") as b:
+            t = time.perf_counter()
+            nightly.build(b, [d])
+            timings["build (load + dbt build)"] = time.perf_counter() - t
+            t = time.perf_counter()
+            nightly.gate(b.path, alert=False)
+            timings["gate"] = time.perf_counter() - t
+            t = time.perf_counter()
+            nightly.publish(b)
+            timings["publish"] = time.perf_counter() - t
         server.shutdown()
         for step, secs in timings.items():
             print(f"nightly {d} {step:26}: {secs:6.2f} s")

@@ -3,8 +3,9 @@
 
 Triggered by hand with `{"start": "2024-01-01", "end": "2024-12-31"}`. Extraction runs one task
 per month of the range (a task per day would cost more in scheduling than in work); then one
-build of the warehouse with every landed window, one quality gate, the docs, one publish. A backfill sends
-no reports. Same steps from the shell: `minhu backfill --start 2024-01-01 --end 2024-12-31`.
+`build_gate_publish` task: one transaction over the warehouse, holding its lease throughout (a
+nightly run or an import waits for it, and it for them), building every landed window, one quality
+gate, the docs, one compare-and-swap publish. A backfill sends no reports. Same steps from the shell: `minhu backfill --start 2024-01-01 --end 2024-12-31`.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from __future__ import annotations
 import pendulum
 from airflow.sdk import Param, dag, task
 
-from pipeline.alerts import failure_notifier
+from pipeline.alerts import failure_notifier, failure_notifier_unless_gate
 
 
 @dag(
@@ -47,34 +48,16 @@ def backfill():
         steps.extract(dates)
         return chunk
 
-    @task
-    def build(chunks: list[list[str]]) -> None:
+    @task(on_failure_callback=failure_notifier_unless_gate())
+    def build_gate_publish(chunks: list[list[str]]) -> None:
         from pipeline import nightly as steps
         from pipeline.dates import date_range, parse_date
 
         dates = [d for a, b in chunks for d in date_range(parse_date(a), parse_date(b))]
-        steps.build(dates)
-
-    @task(retries=0, on_failure_callback=[])  # the gate alerts the data engineers itself
-    def gate() -> None:
-        from pipeline import nightly as steps
-
-        steps.gate()
-
-    @task
-    def docs() -> None:
-        from pipeline import nightly as steps
-
-        steps.data_docs()
-
-    @task
-    def publish() -> None:
-        from pipeline import nightly as steps
-
-        steps.publish()
+        steps.airflow_build_gate_publish(dates, "backfill")
 
     landed = extract.expand(chunk=months())
-    build(landed) >> gate() >> docs() >> publish()
+    build_gate_publish(landed)
 
 
 backfill()

@@ -5,13 +5,16 @@ Every day at 02:00 Asia/Shanghai, for the previous business date:
 
 1. **extract** — page through the case platform's and the finance system's change-feed windows,
    land the records immutably under `$MINHU_HOME/raw/`, reconcile with `/count`;
-2. **build** — load the landings into a copy of the warehouse and run `dbt build` on it;
-3. **gate** — the Great Expectations suites audit the build; a failed error-level expectation
-   stops the run here and alerts the data engineers, naming the expectations (that alert is
-   the gate's own: the generic task-failure email is off for this task, so it is not sent twice);
-4. **docs** — the dbt docs of the build beside the GX Data Docs under `reports/quality/`;
-5. **publish** — the audited build atomically replaces the published warehouse;
-6. **report** — the 日报 (sent once per date; re-running does not send again).
+2. **build_gate_publish** — one transaction over the warehouse, holding its lease throughout
+   (so a backfill or an import cannot slip in between): load the landings into the run's own
+   copy of the warehouse and run `dbt build` on it; the Great Expectations suites audit the
+   build (a failed error-level expectation stops the run here, without retries, and alerts the
+   data engineers naming the expectations; the generic task-failure email is skipped then, so it
+   is not sent twice); the dbt docs beside the GX Data Docs under `reports/quality/`; the audited
+   build atomically replaces the published warehouse if that is still the version it started from;
+   then the marts are copied to PostgreSQL for BI (when MINHU_SERVING_DSN is set) and the
+   `minhu_published_warehouse` Asset event (with the business date) schedules the 周报/月报;
+3. **report** — the 日报 (sent once per date; re-running does not send again).
 
 A manual run names its date: `airflow dags test nightly -c '{"business_date": "2024-03-01"}'`.
 The same steps run from the shell: `minhu run --date 2024-03-01`.
@@ -24,7 +27,7 @@ from datetime import timedelta
 import pendulum
 from airflow.sdk import CronDataIntervalTimetable, Param, dag, task
 
-from pipeline.alerts import failure_notifier
+from pipeline.alerts import failure_notifier, failure_notifier_unless_gate
 from pipeline.report_dags import announce_published, published_asset
 
 
@@ -54,33 +57,13 @@ def nightly():
         steps.extract([d])
         return d.isoformat()
 
-    @task
-    def build(business_date: str) -> str:
+    # the 周报/月报 are scheduled on this asset: its event carries the business date just published
+    @task(outlets=[published_asset()], on_failure_callback=failure_notifier_unless_gate())
+    def build_gate_publish(business_date: str, **context) -> str:
         from pipeline import nightly as steps
         from pipeline.dates import parse_date
 
-        steps.build([parse_date(business_date)])
-        return business_date
-
-    @task(retries=0, on_failure_callback=[])
-    def gate(business_date: str) -> str:
-        from pipeline import nightly as steps
-
-        steps.gate()
-        return business_date
-
-    @task
-    def docs(business_date: str) -> str:
-        from pipeline import nightly as steps
-
-        steps.data_docs()
-        return business_date
-
-    @task(outlets=[published_asset()])  # the 周报/月报 are scheduled on this asset
-    def publish(business_date: str, **context) -> str:
-        from pipeline import nightly as steps
-
-        steps.publish()
+        steps.airflow_build_gate_publish([parse_date(business_date)], "nightly")
         announce_published(context, business_date)
         return business_date
 
@@ -91,7 +74,7 @@ def nightly():
 
         steps.report(parse_date(business_date))
 
-    report(publish(docs(gate(build(extract())))))
+    report(build_gate_publish(extract()))
 
 
 nightly()

@@ -3,23 +3,29 @@
 Each extraction of a window is one landing folder ``<extracted_at>/`` holding
 ``records.jsonl`` (the records exactly as the source sent them, one JSON object a line) and
 ``manifest.json`` (window, count, source count, checksum, extracted_at, retries). A landing is
-written to a temporary folder and renamed into place, so a half-written landing never exists.
+written to a temporary folder and renamed into place, so a half-written landing never exists; a
+failed landing removes its temporary folder and the folders it created, and the half-written
+folder a kill -9 leaves is removed by the next landing of the window.
 Landing the same records again writes nothing: the newest landing with the same checksum is
 reused. Nothing ever rewrites a landed file.
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
 import shutil
+import socket
 import tempfile
 from dataclasses import asdict, dataclass
 from datetime import date, datetime, timedelta
 from pathlib import Path
 
+from minhu import fault
 from minhu.calendar import TZ
+from minhu.lease import pid_alive
 from minhu.settings import get_settings
 
 from .api import Client, ExtractError, FetchStats, Window
@@ -74,7 +80,9 @@ def latest_landing(source: str, business_date: date) -> Manifest | None:
     folder = landing_dir(source, business_date)
     if not folder.exists():
         return None
-    done = sorted(p for p in folder.iterdir() if (p / "manifest.json").exists())
+    done = sorted(
+        p for p in folder.iterdir() if not p.name.startswith(".") and (p / "manifest.json").exists()
+    )  # a dot folder is a landing still being written (or left half-written by a kill -9)
     return Manifest.read(done[-1]) if done else None
 
 
@@ -87,8 +95,10 @@ def land_window(
     window = day_window(source, business_date, settings.district)
     stats = FetchStats()
     target = landing_dir(source, business_date)
-    target.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=".landing-", dir=target))
+    made = _make_dirs(target)
+    _sweep_dead_tmp(target)
+    tmp = Path(tempfile.mkdtemp(prefix=f"{TMP_PREFIX}{socket.gethostname()}.{os.getpid()}.", dir=target))
+    landed = False
     try:
         digest = hashlib.sha256()
         count = 0
@@ -107,6 +117,7 @@ def land_window(
         checksum = digest.hexdigest()
         previous = latest_landing(source, business_date)
         if previous and previous.checksum == checksum:
+            landed = True
             return previous
         extracted_at = datetime.now(TZ)
         manifest = Manifest(
@@ -127,12 +138,44 @@ def land_window(
         body = {k: v for k, v in asdict(manifest).items() if k != "path"}
         (tmp / "manifest.json").write_text(json.dumps(body, ensure_ascii=False, indent=2), encoding="utf-8")
         final = target / extracted_at.strftime("%Y%m%dT%H%M%S%f")
+        fault.point("landing")
         os.rename(tmp, final)
+        landed = True
         manifest.path = str(final)
         return manifest
     finally:
         if tmp.exists():
             shutil.rmtree(tmp)
+        if not landed:  # a failed landing leaves nothing behind, not even its folders
+            for d in reversed(made):
+                with contextlib.suppress(OSError):
+                    d.rmdir()  # only if empty: another landing may have arrived meanwhile
+
+
+TMP_PREFIX = ".landing."  # .landing.<host>.<pid>.<random>: the half-written landing of a process
+
+
+def _make_dirs(folder: Path) -> list[Path]:
+    """mkdir -p; returns the folders it created, outermost first."""
+    missing = []
+    p = folder
+    while not p.exists():
+        missing.append(p)
+        p = p.parent
+    folder.mkdir(parents=True, exist_ok=True)
+    return list(reversed(missing))
+
+
+def _sweep_dead_tmp(folder: Path) -> None:
+    """Remove half-written landings of processes of this host that no longer exist (kill -9)."""
+    host = socket.gethostname()
+    for p in folder.glob(TMP_PREFIX + "*"):
+        try:
+            owner, pid, _ = p.name[len(TMP_PREFIX) :].rsplit(".", 2)
+            if owner == host and not pid_alive(int(pid)):
+                shutil.rmtree(p, ignore_errors=True)
+        except ValueError:
+            continue
 
 
 SOURCES_NIGHTLY = ("cases", "budget_lines", "payments")

@@ -43,6 +43,8 @@ class Settings:
     smtp_timeout: float = 30.0
     smtp_backoff: float = 2.0
     smtp_backoff_max: float = 60.0
+    lease_wait: float = 3600.0  # MINHU_LEASE_WAIT: how long a writer waits for another's lease
+    lease_stale: float = 120.0  # MINHU_LEASE_STALE: a lease without heartbeat this long is dead
 
     @property
     def raw_dir(self) -> Path:
@@ -62,9 +64,9 @@ class Settings:
         """Where a run builds and audits its candidate warehouse before publishing it."""
         return self.home / "build"
 
-    @property
-    def build_warehouse_path(self) -> Path:
-        return self.build_dir / "warehouse.duckdb"
+    def build_warehouse_path(self, run_id: str) -> Path:
+        """The build file of one run: build/<run_id>.duckdb."""
+        return self.build_dir / f"{run_id}.duckdb"
 
     @property
     def airflow_home(self) -> Path:
@@ -117,4 +119,6 @@ def get_settings() -> Settings:
         smtp_timeout=float(_env("MINHU_SMTP_TIMEOUT", "30")),
         smtp_backoff=float(_env("MINHU_SMTP_BACKOFF", "2")),
         smtp_backoff_max=float(_env("MINHU_SMTP_BACKOFF_MAX", "60")),
+        lease_wait=float(_env("MINHU_LEASE_WAIT", "3600")),
+        lease_stale=float(_env("MINHU_LEASE_STALE", "120")),
     )

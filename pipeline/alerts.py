@@ -21,3 +21,16 @@ def failure_notifier():
         html_content="<p>Task {{ ti.task_id }} of {{ ti.dag_id }} failed (try {{ ti.try_number }}).</p>"
         "<p>Log: {{ ti.log_url }}</p>",
     )
+
+
+def failure_notifier_unless_gate():
+    """`failure_notifier`, except after a quality-gate failure: the gate has alerted already."""
+    notifier = failure_notifier()
+
+    def on_failure(context) -> None:
+        exc = context.get("exception")
+        if "GateFailed" in (type(exc).__name__, type(getattr(exc, "__cause__", None)).__name__):
+            return
+        notifier(context)
+
+    return on_failure

@@ -44,9 +44,9 @@ from extract.files import ArchiveError
 from extract.imports import FileLanding, land_file, record_accounting
 from extract.load import ensure_raw, load_batch
 from extract.published import open_published
-from minhu import published, schemas, warehouse
+from minhu import fault, published, schemas, warehouse
 
-from . import nightly
+from . import nightly, serve
 from .transform import dbt
 
 log = logging.getLogger(__name__)
@@ -80,12 +80,12 @@ def import_sources(items: list[tuple[str, str | Path]]) -> list[dict]:
     results: list[dict | None] = [None] * len(items)
     landed: list[tuple[int, FileLanding]] = []
     seen: dict[str, str] = {}  # batch -> first file of the command with that content
-    with warehouse.lock():
-        build = nightly.prepare_build()
+    with nightly.transaction("import") as b:  # lease → build → gate → publish, one transaction
+        build = b.path
         con = warehouse.connect(build)
         try:
             con.execute(f"set memory_limit = '{DUCKDB_MEMORY_LIMIT}'")
-            con.execute(f"set temp_directory = '{build.parent / 'duckdb_tmp'}'")
+            con.execute(f"set temp_directory = '{build.with_suffix('.tmp')}'")
             ensure_raw(con)
             for source in ORDER:
                 todo = [(i, f) for i, (s, f) in enumerate(items) if s == source]
@@ -106,6 +106,7 @@ def import_sources(items: list[tuple[str, str | Path]]) -> list[dict]:
                     seen[landing.batch] = str(f)
                     t1 = time.perf_counter()
                     _load(con, landing)
+                    fault.point("import_load")
                     log.info("%s: landed in %.1f s, loaded in %.1f s", f, t1 - t0, time.perf_counter() - t1)
                     landed.append((i, landing))
         finally:
@@ -121,8 +122,9 @@ def import_sources(items: list[tuple[str, str | Path]]) -> list[dict]:
             log.info(
                 "dbt build %.1f s, accounting %.1f s, gate %.1f s", t1 - t0, t2 - t1, time.perf_counter() - t2
             )
+            nightly.publish(b)
+            serve.after_publish()  # post-publish hook under the lease: the BI copy (never raises)
     if landed:
-        nightly.publish()
         for i, landing in landed:
             acc = accounting[landing.batch]
             record_accounting(landing, acc)
@@ -282,8 +284,8 @@ def import_published(files: list[str | Path]) -> list[dict]:
     """Import published budget files in one build (gate, publish); one result per file."""
     results: list[dict] = []
     landed: list[tuple[FileLanding, dict]] = []
-    with warehouse.lock():
-        build = nightly.prepare_build()
+    with nightly.transaction("import") as b:  # lease → build → gate → publish, one transaction
+        build = b.path
         con = warehouse.connect(build)
         try:
             con.execute("create schema if not exists raw")
@@ -302,10 +304,10 @@ def import_published(files: list[str | Path]) -> list[dict]:
             con.close()
         if landed:
             nightly.gate(build)
-    if landed:
-        nightly.publish()
-        for landing, acc in landed:
-            record_accounting(landing, acc)
+            nightly.publish(b)
+            serve.after_publish()  # the BI copy (never raises)
+    for landing, acc in landed:
+        record_accounting(landing, acc)
     return results
 
 

@@ -1,14 +1,20 @@
-"""Run dbt (dbt-duckdb) against a warehouse file."""
+"""Run dbt (dbt-duckdb) against a warehouse file.
+
+dbt runs as a child in its own process group that dies with this process (minhu.proc): a
+kill -9 of `minhu run` kills dbt too, and an exception (timeout, SIGTERM, Ctrl-C) kills its group
+before it goes on, so no orphan dbt keeps writing a build file.
+"""
 
 from __future__ import annotations
 
 import logging
 import os
 import shutil
-import subprocess
 import sys
 from pathlib import Path
 
+from minhu import fault
+from minhu.proc import run_child
 from minhu.settings import get_settings
 
 log = logging.getLogger(__name__)
@@ -45,7 +51,7 @@ def dbt(args: list[str], warehouse: Path, vars: dict | None = None) -> str:
         import json
 
         cmd += ["--vars", json.dumps(vars)]
-    proc = subprocess.run(cmd, env=env, capture_output=True, text=True)
+    proc = run_child(cmd, env=env, started=lambda _: fault.point("dbt", delay=2.0))
     if proc.returncode != 0:
         tail = "\n".join(proc.stdout.splitlines()[-40:])
         raise DbtError(f"dbt {' '.join(args)} failed ({proc.returncode}):\n{tail}\n{proc.stderr[-2000:]}")

@@ -306,7 +306,9 @@ def _lines(district: str, fiscal_year: int) -> tuple[dict, ...]:
 def budget_lines(fiscal_year: int, district: str | None = None) -> list[dict]:
     """Every version of every budget line of the fiscal year, ordered by updated_at (plus the extra
     lines of simulators/extra_lines.py)."""
-    return [dict(r) for r in _lines(district or DEFAULT_DISTRICT, fiscal_year)] + extra_lines.budget_lines(fiscal_year)
+    return [dict(r) for r in _lines(district or DEFAULT_DISTRICT, fiscal_year)] + extra_lines.budget_lines(
+        fiscal_year
+    )
 
 
 def latest_lines(fiscal_year: int, district: str | None = None) -> list[dict]:

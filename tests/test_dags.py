@@ -64,7 +64,7 @@ def test_dagbag_has_no_import_errors_and_nightly_is_wired(tmp_path):
     assert out.returncode == 0, out.stderr[-3000:]
     lines = out.stdout.strip().splitlines()
     assert lines[-3] == "CronDataIntervalTimetable 0 2 * * * Asia/Shanghai 1"
-    assert lines[-2] == "extract > build > gate > docs > publish > report"
+    assert lines[-2] == "extract > build_gate_publish > report"
     # a non-empty interval: [02:00 the day before, 02:00) local
     assert lines[-1] == "2024-03-01T02:00:00+08:00 2024-03-02T02:00:00+08:00"
 
