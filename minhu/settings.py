@@ -65,8 +65,12 @@ class Settings:
         return self.home / "build"
 
     def build_warehouse_path(self, run_id: str) -> Path:
-        """The build file of one run: build/<run_id>.duckdb."""
-        return self.build_dir / f"{run_id}.duckdb"
+        """The build file of one run: build/<run_id>/warehouse.duckdb.
+
+        The file keeps the published file's name because DuckDB names a file's catalog after it
+        and dbt's views refer to their tables through that catalog: a view built in a file of
+        another name would point at a catalog that does not exist once the file is published."""
+        return self.build_dir / run_id / "warehouse.duckdb"
 
     @property
     def airflow_home(self) -> Path:

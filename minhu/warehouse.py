@@ -150,6 +150,10 @@ def mark_gated(path: Path) -> None:
 
 def is_gated_version(con: duckdb.DuckDBPyConnection, version: int) -> bool:
     """Is `version` the newest of the file and does it have a passing audit.gate_runs row?"""
+    if not con.execute(
+        "select count(*) from information_schema.tables where table_schema = 'audit' and table_name = 'gate_runs'"
+    ).fetchone()[0]:
+        return False  # no gate has ever passed on this file
     row = con.execute(
         "select v.version = (select max(version) from audit.publish_version)"
         " and exists (select 1 from audit.gate_runs g where g.passed and g.checked_at = v.gated_at)"

@@ -88,11 +88,8 @@ def _build_files(path: Path) -> list[Path]:
 
 
 def remove_build(path: Path) -> None:
-    for p in _build_files(path):
-        if p.is_dir():
-            shutil.rmtree(p, ignore_errors=True)
-        else:
-            p.unlink(missing_ok=True)
+    """Remove a run's build: its folder build/<run_id>/ with everything in it."""
+    shutil.rmtree(path.parent, ignore_errors=True)
 
 
 def sweep_builds(keep: str | None = None) -> int:
@@ -102,7 +99,7 @@ def sweep_builds(keep: str | None = None) -> int:
         return 0
     n = 0
     for p in d.iterdir():
-        if keep and p.name.startswith(keep + "."):
+        if keep and p.name == keep:
             continue
         shutil.rmtree(p, ignore_errors=True) if p.is_dir() else p.unlink(missing_ok=True)
         n += 1
@@ -117,6 +114,7 @@ def prepare_build(run_id: str, kind: str, lease: leases.Lease) -> Build:
     s.build_dir.mkdir(parents=True, exist_ok=True)
     path = s.build_warehouse_path(run_id)
     remove_build(path)
+    path.parent.mkdir()
     if s.warehouse_path.exists():
         shutil.copyfile(s.warehouse_path, path)
     con = warehouse.connect(path)

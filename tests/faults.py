@@ -130,6 +130,7 @@ def assert_no_orphans(home: Path, within: float = 15.0) -> None:
 
 
 def build_files(home: Path) -> list[str]:
+    """The runs' build folders left in build/ (build/<run_id>/warehouse.duckdb, .wal, .tmp)."""
     d = home / "build"
     return sorted(p.name for p in d.iterdir()) if d.exists() else []
 

@@ -157,16 +157,17 @@ def test_publish_is_a_compare_and_swap_on_the_published_version(home):
 def test_every_way_out_of_a_transaction_removes_the_build_and_releases_the_lease(home):
     with pytest.raises(ZeroDivisionError):
         with nightly.transaction("nightly") as b:
-            assert b.path == home / "build" / f"{b.run_id}.duckdb" and b.path.exists()
+            assert b.path == home / "build" / b.run_id / "warehouse.duckdb" and b.path.exists()
             b.path.with_suffix(".tmp").mkdir()
             raise ZeroDivisionError("a bug in the middle of a run")
     assert list((home / "build").iterdir()) == []
     assert not (home / ".warehouse.lease").exists()
     # what a killed run left is removed by the next one, under the lease
-    (home / "build" / "nightly-dead.duckdb").write_bytes(b"x")
-    (home / "build" / "nightly-dead.tmp").mkdir()
+    (home / "build" / "nightly-dead").mkdir()
+    (home / "build" / "nightly-dead" / "warehouse.duckdb").write_bytes(b"x")
+    (home / "build" / "nightly-dead" / "warehouse.tmp").mkdir()
     with nightly.transaction("nightly") as b:
-        assert sorted(p.name for p in (home / "build").iterdir()) == [b.path.name]
+        assert sorted(p.name for p in (home / "build").iterdir()) == [b.run_id]
 
 
 def test_sigterm_unwinds_a_run_like_an_exception(home):
