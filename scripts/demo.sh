@@ -64,7 +64,8 @@ step() {  # step LOGNAME DESCRIPTION COMMAND...: run, keep the output in a log, 
   fi
 }
 
-before=$(find "$MINHU_HOME/outbox" -name '*.eml' 2>/dev/null | wc -l)
+mkdir -p "$MINHU_HOME/outbox"  # the sink makes it on its first message; count what is there before
+before=$(find "$MINHU_HOME/outbox" -name "*.eml" | wc -l)
 
 # Airflow's metadata database is set up (once per $MINHU_HOME) while the backfill runs.
 bin/airflow-env true >"$log/demo-airflow-setup.log" 2>&1 &
