@@ -157,7 +157,9 @@ def _alert(stale: list[Freshness], business_date: date) -> bool:
         / business_date.isoformat()
         / names.replace(", ", "+")
     )
-    return mail.send_once(mail.build_message(subject, body, to), archive, to)
+    msg = mail.build_message(subject, body, to)
+    # once per date and set of stale sources, through the delivery ledger (retries, exactly once)
+    return mail.deliver_once(msg, "freshness-alert", f"{business_date.isoformat()}:{names}", archive, to).sent
 
 
 def check(warehouse_path: Path, dates: list[date]) -> list[Freshness]:
