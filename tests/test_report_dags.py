@@ -172,7 +172,7 @@ def check_report_dags_parse_and_are_wired(home: Path) -> None:
         "    print(name, type(t).__name__, repr(cron.expression), cron.timezone, assets, d.catchup, d.max_active_runs,\n"
         "          ' > '.join(x.task_id for x in d.topological_sort()), bool(d.doc_md and 'period' in d.doc_md))\n"
         "n = b.get_dag('nightly')\n"
-        "print('nightly publish outlets', [a.name for a in n.get_task('publish').outlets])\n"
+        "print('nightly build_gate_publish outlets', [a.name for a in n.get_task('build_gate_publish').outlets])\n"
     )
     out = airflow(home, str(ROOT / ".venv/bin/python"), "-c", code, timeout=300)
     assert out.returncode == 0, out.stderr[-3000:]
@@ -183,7 +183,7 @@ def check_report_dags_parse_and_are_wired(home: Path) -> None:
         " period > send True",
         "report_monthly AssetOrTimeSchedule '0 9 1 * *' Asia/Shanghai ['minhu_published_warehouse'] False 1"
         " period > send True",
-        "nightly publish outlets ['minhu_published_warehouse']",
+        "nightly build_gate_publish outlets ['minhu_published_warehouse']",
     ]
 
 
