@@ -7,7 +7,10 @@ after its newer one and ~3 % newer versions (which supersede the row before them
 ``--duplicates F`` also a fraction F of exact duplicate rows (same case id and updated_at).
 It then imports the file into a fresh $MINHU_HOME (land, load, dbt build, gate, publish) and
 prints rows, seconds, rows/s, peak RSS of this process and of its children (dbt),
-the accounting, and the accounting the generator expects.
+the accounting, and the accounting the generator expects. Then, as the floor, the time DuckDB's
+``read_csv`` takes to read the same file transcoded to UTF-8 (every column, all varchar), and
+the load average of the machine at the start and the end (the figures mean little on a loaded box).
+MINHU_IMPORT_READER=python lands with the strict Python reader instead of the columnar path.
 
     python -m bench.bench_import --rows 200000
 """
@@ -125,12 +128,65 @@ def _peak_mb(who: int) -> float:
     return resource.getrusage(who).ru_maxrss / 1024  # Linux: KiB
 
 
+def _duckdb_floor(path: Path, encoding: str, tmp: Path) -> float:
+    """Seconds DuckDB's read_csv takes to read every column of the file (transcoded to UTF-8 first)."""
+    import duckdb
+
+    utf8 = tmp / "floor.csv"
+    with open(path, encoding="gb18030" if encoding == "gbk" else encoding, newline="") as fin:
+        with open(utf8, "w", encoding="utf-8", newline="") as fout:
+            while chunk := fin.read(1 << 20):
+                fout.write(chunk)
+    con = duckdb.connect()
+    try:
+        con.execute("set memory_limit = '256MB'")
+        t0 = time.perf_counter()
+        con.execute(f"select max(columns(*)) from read_csv('{utf8}', all_varchar = true)").fetchall()
+        return time.perf_counter() - t0
+    finally:
+        con.close()
+        utf8.unlink()
+
+
+def _land_only(path: Path, args, expected: dict, t_gen: float, rss_before: float, load0, tmp: Path) -> int:
+    from extract.imports import land_file
+
+    t0 = time.perf_counter()
+    landing = land_file(path, "cases")
+    seconds = time.perf_counter() - t0
+    print(f"file            {path.name} ({args.encoding}, {path.stat().st_size / 1e6:.0f} MB)")
+    print(f"generated in    {t_gen:.1f} s")
+    print(f"reader          {os.environ.get('MINHU_IMPORT_READER', 'columnar')}")
+    print(f"landed          {landing.rows:,} rows in {seconds:.1f} s ({landing.rows / seconds:,.0f} rows/s)")
+    print(
+        f"peak RSS        {_peak_mb(resource.RUSAGE_SELF):,.0f} MB this process (before {rss_before:,.0f} MB)"
+    )
+    print(f"records         {landing.records:,} landed, {landing.invalid:,} quarantined")
+    floor = _duckdb_floor(path, args.encoding, tmp)
+    print(
+        f"floor           DuckDB read_csv of the UTF-8 file: {floor:.1f} s ({landing.rows / floor:,.0f} rows/s)"
+    )
+    print(f"load average    {load0[0]:.2f} at start, {os.getloadavg()[0]:.2f} at end (1-min)")
+    if (
+        landing.invalid != expected["quarantined"]
+        or landing.records != expected["rows"] - expected["quarantined"]
+    ):
+        print("MISMATCH: the landing differs from the generator's counts", file=sys.stderr)
+        return 1
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="python -m bench.bench_import", description=__doc__.splitlines()[0])
     p.add_argument("--rows", type=int, default=1_000_000)
     p.add_argument("--encoding", choices=["gbk", "utf-8"], default="gbk")
     p.add_argument("--seed", type=int, default=20230101)
     p.add_argument("--duplicates", type=float, default=0.0, help="fraction of exact duplicate rows")
+    p.add_argument(
+        "--land-only",
+        action="store_true",
+        help="time the landing only (read, validate, records.jsonl, quarantine): no load, dbt or gate",
+    )
     args = p.parse_args(argv)
 
     with tempfile.TemporaryDirectory(prefix="minhu-bench-import-") as tmp:
@@ -146,6 +202,9 @@ def main(argv: list[str] | None = None) -> int:
         logging.getLogger("pipeline.imports").setLevel(logging.INFO)
         from pipeline.imports import import_files
 
+        load0 = os.getloadavg()
+        if args.land_only:
+            return _land_only(path, args, expected, t_gen, rss_before, load0, tmp_path)
         t0 = time.perf_counter()
         (result,) = import_files("cases", [path])
         seconds = time.perf_counter() - t0
@@ -161,6 +220,12 @@ def main(argv: list[str] | None = None) -> int:
         print(f"peak RSS        {_peak_mb(resource.RUSAGE_CHILDREN):,.0f} MB largest child (dbt)")
         print(f"accounting      {json.dumps(result, ensure_ascii=False)}")
         print(f"expected        {json.dumps(expected, ensure_ascii=False)}")
+        print(f"reader          {os.environ.get('MINHU_IMPORT_READER', 'columnar')}")
+        floor = _duckdb_floor(path, args.encoding, tmp_path)
+        print(
+            f"floor           DuckDB read_csv of the UTF-8 file: {floor:.1f} s ({result['rows'] / floor:,.0f} rows/s)"
+        )
+        print(f"load average    {load0[0]:.2f} at start, {os.getloadavg()[0]:.2f} at end (1-min)")
         if got != expected:
             print("MISMATCH: the import's accounting differs from the generator's", file=sys.stderr)
             return 1

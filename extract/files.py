@@ -88,6 +88,10 @@ class RowResult:
     record: dict[str, Any] | None  # canonical record, or None when errors is not empty
     errors: list[tuple[str, str]]  # (field_key, reason)
     raw: dict[str, str]  # original cell text by English key (mapped columns only), for quarantine
+    # the columnar path: `count` consecutive good rows (from `row` on) already as their
+    # records.jsonl lines, each ending in a newline (record is then None, errors and raw empty)
+    line: bytes | None = None
+    count: int = 1
 
 
 @dataclass

@@ -45,6 +45,7 @@ from typing import Any
 from minhu.calendar import TZ
 from minhu.settings import get_settings
 
+from .columnar import Fallback, open_columnar
 from .files import ArchiveError, RowResult, open_archive, quarantine_row
 
 log = logging.getLogger(__name__)
@@ -170,45 +171,32 @@ def land_file(
         copy = tmp / original.name
         sha = _copy_hashing(original, copy)
         quarantine = _Quarantine(quarantine_file(source, sha))
-        try:
-            info, rows = reader(copy, source)
-        except ArchiveError as e:
-            raise ArchiveError(original, e.message) from None
-        digest = hashlib.sha256()
-        records = invalid = rejected = 0
-        rejected_keys: dict[str, int] = {}
-        dumps = json.dumps
-        try:
-            with open(tmp / "records.jsonl", "wb", buffering=COPY_CHUNK) as out:
-                for res in rows:
-                    if res.record is None:
-                        quarantine.add(quarantine_row(original.name, res))
-                        invalid += 1
-                        continue
-                    line = dumps(res.record, ensure_ascii=False, sort_keys=True).encode() + b"\n"
-                    if len(line) > MAX_RECORD_BYTES:
-                        reason = f"row is {len(line):,} bytes as a record, more than {MAX_RECORD_BYTES:,}"
-                        quarantine.add(
-                            quarantine_row(
-                                original.name, RowResult(res.row, None, [("_row", reason)], res.raw)
-                            )
-                        )
-                        invalid += 1
-                        continue
-                    digest.update(line)
-                    out.write(line)
-                    records += 1
-                    if reject is not None:
-                        refused = reject(res.record)
-                        if refused is not None:
-                            bad = RowResult(res.row, None, [refused], res.raw)
-                            quarantine.add(quarantine_row(original.name, bad))
-                            rejected += 1
-                            rejected_keys[refused[1]] = rejected_keys.get(refused[1], 0) + 1
-        except ArchiveError as e:
-            raise ArchiveError(original, e.message) from None
-        finally:
-            rows.close()
+        opened = None
+        if (
+            reader is open_archive
+            and reject is None
+            and os.environ.get("MINHU_IMPORT_READER", "columnar") != "python"
+        ):
+            try:
+                opened = open_columnar(copy, source, tmp)
+            except ArchiveError as e:
+                raise ArchiveError(original, e.message) from None
+        counts = None
+        if opened is not None:
+            try:
+                counts = _land_rows(original, *opened, tmp, quarantine, reject)
+            except Fallback as e:
+                log.warning("%s; landing it with the Python reader", e)
+                quarantine.abort()
+                quarantine = _Quarantine(quarantine_file(source, sha))
+        if counts is None:
+            try:
+                opened = reader(copy, source)
+            except ArchiveError as e:
+                raise ArchiveError(original, e.message) from None
+            counts = _land_rows(original, *opened, tmp, quarantine, reject)
+        info = opened[0]
+        digest, records, invalid, rejected, rejected_keys = counts
         sha_records = digest.hexdigest()
         target = root / sha
         landing = FileLanding(
@@ -260,6 +248,58 @@ def land_file(
             quarantine.abort()
         if tmp.exists():
             shutil.rmtree(tmp)
+
+
+def _land_rows(
+    original: Path, info: Any, rows: Any, tmp: Path, quarantine: _Quarantine, reject: Reject | None
+) -> tuple[Any, int, int, int, dict[str, int]]:
+    """Write records.jsonl and the quarantine entries of one reader's rows; the counts.
+
+    A row comes with its record (the Python reader) or already as its JSON line (the columnar
+    path, only used without a reject check: it sends every row it cannot make a short line of to
+    the Python parser, so such a row has its record and raw cells).
+    """
+    name = original.name
+    digest = hashlib.sha256()
+    records = invalid = rejected = 0
+    rejected_keys: dict[str, int] = {}
+    dumps = json.dumps
+    try:
+        with open(tmp / "records.jsonl", "wb", buffering=COPY_CHUNK) as out:
+            for res in rows:
+                if res.record is None and res.line is None:
+                    quarantine.add(quarantine_row(name, res))
+                    invalid += 1
+                    continue
+                if res.line is not None:  # columnar rows, checked against MAX_RECORD_BYTES in SQL
+                    assert reject is None, "the columnar path is only used without a reject check"
+                    digest.update(res.line)
+                    out.write(res.line)
+                    records += res.count
+                    continue
+                line = dumps(res.record, ensure_ascii=False, sort_keys=True).encode() + b"\n"
+                if len(line) > MAX_RECORD_BYTES:
+                    reason = f"row is {len(line):,} bytes as a record, more than {MAX_RECORD_BYTES:,}"
+                    quarantine.add(
+                        quarantine_row(name, RowResult(res.row, None, [("_row", reason)], res.raw))
+                    )
+                    invalid += 1
+                    continue
+                digest.update(line)
+                out.write(line)
+                records += 1
+                if reject is not None:
+                    refused = reject(res.record)
+                    if refused is not None:
+                        bad = RowResult(res.row, None, [refused], res.raw)
+                        quarantine.add(quarantine_row(name, bad))
+                        rejected += 1
+                        rejected_keys[refused[1]] = rejected_keys.get(refused[1], 0) + 1
+    except ArchiveError as e:
+        raise ArchiveError(original, e.message) from None
+    finally:
+        rows.close()
+    return digest, records, invalid, rejected, rejected_keys
 
 
 def read_manifest(folder: Path) -> dict | None:
