@@ -1,13 +1,20 @@
 """Landing of archive export files: $MINHU_HOME/raw/imports/<source>/<sha256>/ + quarantine.
 
 `land_file(path, source)` copies the file into a temporary folder (hashing the bytes on the way),
-reads the *copy* with `extract.files.open_archive` (streamed: one row in memory at a time) and writes
+reads the *copy* (streamed: one row, or one batch of rows, in memory at a time) and writes
 
 * ``<file name>``   the original bytes, unchanged;
 * ``records.jsonl`` the canonical record of every row that parses, one JSON object a line, in the
   API's JSON form (``ensure_ascii=False, sort_keys=True``), in file order;
 * ``manifest.json`` what the file is and what was read (see `FileLanding`); the import fills in
   its accounting (loaded / superseded / quarantined) once the warehouse is published.
+
+A CSV archive file goes through the columnar path (`extract.columnar`: DuckDB parses and checks
+it in bulk, rarer value forms go through the strict parser) unless it has anything the strict
+Python reader `extract.files.open_archive` treats specially, or a reject check is given, or
+MINHU_IMPORT_READER=python: then the Python reader reads it. Both give the same records.jsonl and
+quarantine, byte for byte (tests/test_columnar.py). Any other ``reader`` (published budgets) is
+used as it is. Progress (rows read, rows/s) goes to the terminal, or one log line per 100k rows.
 
 The folder is renamed into place, so a half-written landing never exists. It is named by the
 SHA-256 of the file bytes: landing the same file again reuses the folder and rewrites nothing
@@ -47,6 +54,7 @@ from minhu.settings import get_settings
 
 from .columnar import Fallback, open_columnar
 from .files import ArchiveError, RowResult, open_archive, quarantine_row
+from .progress import RowProgress
 
 log = logging.getLogger(__name__)
 
@@ -265,18 +273,25 @@ def _land_rows(
     rejected_keys: dict[str, int] = {}
     dumps = json.dumps
     try:
-        with open(tmp / "records.jsonl", "wb", buffering=COPY_CHUNK) as out:
+        with (
+            open(tmp / "records.jsonl", "wb", buffering=COPY_CHUNK) as out,
+            RowProgress(f"landing {name}") as progress,
+        ):
+            advance = progress.advance
             for res in rows:
                 if res.record is None and res.line is None:
+                    advance()
                     quarantine.add(quarantine_row(name, res))
                     invalid += 1
                     continue
                 if res.line is not None:  # columnar rows, checked against MAX_RECORD_BYTES in SQL
                     assert reject is None, "the columnar path is only used without a reject check"
+                    advance(res.count)
                     digest.update(res.line)
                     out.write(res.line)
                     records += res.count
                     continue
+                advance()
                 line = dumps(res.record, ensure_ascii=False, sort_keys=True).encode() + b"\n"
                 if len(line) > MAX_RECORD_BYTES:
                     reason = f"row is {len(line):,} bytes as a record, more than {MAX_RECORD_BYTES:,}"

@@ -234,6 +234,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    logging.getLogger("extract.progress").setLevel(logging.INFO)  # import progress off a terminal
     try:
         args = build_parser().parse_args(argv)
         return args.func(args)
