@@ -7,7 +7,7 @@ behaviour is the contract. It gives exactly what the Python reader would give:
 1. The file is transcoded line by line to UTF-8 in ``workdir`` with its row number (header = row 1)
    prepended to every line; blank lines are skipped and counted as the Python reader counts them.
    Any line the Python reader treats specially -- a quoting fault or a quoted field that spans
-   lines (`files._quote_fault`), a NUL, a line over MAX_RECORD_CHARS, more cells than the header
+   lines (`strict_csv.quote_fault`), a NUL, a line over MAX_RECORD_CHARS, more cells than the header
    -- and any decoding problem or unusual header make it give up (None) before any row is read.
 2. DuckDB ``read_csv`` (``strict_mode``, ``all_varchar``, no sniffing) reads the transcoded file;
    SQL strips every cell as Python's ``str.strip`` does and checks every value against a *fast
@@ -15,7 +15,7 @@ behaviour is the contract. It gives exactly what the Python reader would give:
    ``-?\\d+``, ``-?\\d+(.\\d{1,2})?``, an enum member, ...). A row whose every field is in fast
    form gets its JSON line (same bytes as ``json.dumps(record, ensure_ascii=False,
    sort_keys=True)``) built in SQL; every other row -- a bad row, or a value in a rarer form --
-   is handed, as its cells, to the Python `_RowParser`, so its record or its reasons are the
+   is handed, as its cells, to the Python `RowParser`, so its record or its reasons are the
    Python reader's own.
 3. If DuckDB rejects any line (it should not, after step 1) `Fallback` is raised at the end of
    the stream: the caller discards what it wrote and lands the file with the Python reader.
@@ -39,8 +39,8 @@ import duckdb
 
 from minhu.schemas import Field, fields
 
-from . import files
-from .files import ArchiveError, FileInfo, RowResult
+from . import opening, strict_csv, values
+from .rows import ArchiveError, FileInfo, RowParser, RowResult, is_blank, map_header
 
 MEMORY_LIMIT = "256MB"
 MAX_LINE = 16 * 1024 * 1024 - 1  # imports.MAX_RECORD_BYTES: a longer line goes to the Python path
@@ -91,8 +91,8 @@ def _fast(f: Field, s: str) -> tuple[str, str]:
         ok = f"regexp_full_match({s}, '{_INT_RE}')"
         js = f"cast({s} as bigint)::varchar"
     elif t == "bool":
-        true = ", ".join(_lit(v) for v in sorted(files._TRUE))
-        false = ", ".join(_lit(v) for v in sorted(files._FALSE))
+        true = ", ".join(_lit(v) for v in sorted(values.TRUE_WORDS))
+        false = ", ".join(_lit(v) for v in sorted(values.FALSE_WORDS))
         ok = f"lower({s}) in ({true}, {false})"
         js = f"case when lower({s}) in ({true}) then 'true' when {s} is not null then 'false' end"
     elif t == "decimal":
@@ -144,8 +144,8 @@ def _sql(source: str, index: dict[str, int], width: int, csv_path: Path, longest
 def _transcode(text: io.TextIOBase, out: io.TextIOBase, width: int) -> tuple[int, int, int] | None:
     """Write the data lines as ``rownum,line``; (data lines, blank lines, longest line in
     characters) or None to give up."""
-    limit = files.MAX_RECORD_CHARS
-    fault = files._quote_fault
+    limit = strict_csv.MAX_RECORD_CHARS
+    fault = strict_csv.quote_fault
     readline = text.readline
     write = out.write
     rownum = 1
@@ -186,7 +186,7 @@ def _transcode(text: io.TextIOBase, out: io.TextIOBase, width: int) -> tuple[int
 
 def _detect(path: Path) -> str:
     with open(path, "rb") as f:
-        head = f.read(files.CHUNK)
+        head = f.read(opening.CHUNK)
     if head.startswith(b"\xef\xbb\xbf"):
         return "utf-8-sig"  # validated by the transcoding's strict decode
     try:
@@ -194,17 +194,15 @@ def _detect(path: Path) -> str:
     except UnicodeDecodeError as e:
         if e.start < len(head) - 4:  # not a character cut by the chunk's end: not UTF-8
             return "gbk"  # validated by the transcoding's strict decode
-    return files.detect_encoding(path)
+    return opening.detect_encoding(path)
 
 
 def open_columnar(path: Path, source: str, workdir: Path) -> tuple[FileInfo, Iterator[RowResult]] | None:
     """The fast path (module docstring); None when the file must go through the Python reader."""
     path = Path(path)
-    with open(path, "rb") as f:
-        magic = f.read(8)
-    if not magic or magic == files.XLS_MAGIC or magic.startswith(files.XLSX_MAGIC):
-        return None
     try:
+        if opening.sniff(path) != "csv":
+            return None
         encoding = _detect(path)
     except ArchiveError:
         return None
@@ -212,18 +210,18 @@ def open_columnar(path: Path, source: str, workdir: Path) -> tuple[FileInfo, Ite
     try:
         with (
             open(path, "rb") as binary,
-            io.TextIOWrapper(binary, encoding=files._DECODE_AS[encoding], newline="") as text,
+            io.TextIOWrapper(binary, encoding=opening.DECODE_AS[encoding], newline="") as text,
         ):
-            first = text.readline(files.MAX_RECORD_CHARS + 1)
+            first = text.readline(strict_csv.MAX_RECORD_CHARS + 1)
             head = first.rstrip("\r\n")
-            if not head.strip() or len(first) > files.MAX_RECORD_CHARS or "\x00" in head:
+            if not head.strip() or len(first) > strict_csv.MAX_RECORD_CHARS or "\x00" in head:
                 return None
-            if files._quote_fault(head) is not None:
+            if strict_csv.quote_fault(head) is not None:
                 return None
             header = next(csv.reader([head], strict=True))
-            if files._is_blank(header):
+            if is_blank(header):
                 return None
-            columns, extra, index = files._map_header(path, source, header)
+            columns, extra, index = map_header(path, source, header)
             with open(tmp, "w", encoding="utf-8", newline="\n", buffering=1 << 20) as out:
                 counts = _transcode(text, out, len(header))
     except (UnicodeDecodeError, csv.Error, ArchiveError):
@@ -246,7 +244,7 @@ def _rows(
     workdir: Path,
     longest: int,
 ) -> Iterator[RowResult]:
-    parse_row = files._RowParser(source, index, width, datetime(1899, 12, 30), True)
+    parse_row = RowParser(source, index, width, datetime(1899, 12, 30), True)
     con = duckdb.connect()
     try:
         con.execute(f"set memory_limit = '{MEMORY_LIMIT}'")
@@ -263,7 +261,7 @@ def _rows(
                         first = r
                     run.append(line)
                     continue
-                if files._is_blank(cells):
+                if is_blank(cells):
                     info.blank_rows += 1
                     continue
                 if run:

@@ -22,7 +22,7 @@ SHA-256 of the file bytes: landing the same file again reuses the folder and rew
 replaces it, with a warning).
 
 Bad rows go to ``$MINHU_HOME/quarantine/<source>/<sha256>.csv`` (UTF-8 with a BOM so Excel opens it;
-columns file,row,field,reason,raw as `extract.files.quarantine_row` makes them: no personal field,
+columns file,row,field,reason,raw as `extract.quarantine.quarantine_row` makes them: no personal field,
 and personal data masked in every other cell and reason). A record longer than MAX_RECORD_BYTES as
 JSON is quarantined too (the loader could not read it).
 A row can also be rejected by the caller's ``reject(record)`` check (a payment to an unknown
@@ -31,7 +31,7 @@ and must not be loaded. The quarantine file is rewritten on every landing of the
 depends on what the warehouse knew) and removed when a landing has no bad row.
 
 A file-level problem (unreadable, undecodable, missing required column, a bad header row) raises
-`extract.files.ArchiveError` naming the file; nothing of that file is landed or quarantined.
+`extract.rows.ArchiveError` naming the file; nothing of that file is landed or quarantined.
 """
 
 from __future__ import annotations
@@ -53,8 +53,10 @@ from minhu.calendar import TZ
 from minhu.settings import get_settings
 
 from .columnar import Fallback, open_columnar
-from .files import ArchiveError, RowResult, open_archive, quarantine_row
+from .files import open_archive
 from .progress import RowProgress
+from .quarantine import quarantine_row
+from .rows import ArchiveError, RowResult
 
 log = logging.getLogger(__name__)
 

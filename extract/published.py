@@ -23,16 +23,9 @@ from pathlib import Path
 
 from minhu import published
 
-from .files import (
-    _DECODE_AS,
-    ArchiveError,
-    FileInfo,
-    RowResult,
-    _is_blank,
-    _parse_decimal,
-    _parse_int,
-    detect_encoding,
-)
+from .opening import DECODE_AS, detect_encoding, sniff
+from .rows import ArchiveError, FileInfo, RowResult, is_blank
+from .values import parse_decimal, parse_int
 
 _CODE = {"function": re.compile(r"\d{3}|\d{5}|\d{7}"), "economic": re.compile(r"\d{3}|\d{5}")}
 _FIELDS = {f.key: f for f in published.FIELDS}
@@ -76,9 +69,9 @@ def _row(rownum: int, cells: list[str], index: dict[str, int]) -> RowResult:
             continue
         try:
             if f.type == "int":
-                record[key] = _parse_int(v)
+                record[key] = parse_int(v)
             elif f.type == "decimal":
-                record[key] = _parse_decimal(v)
+                record[key] = parse_decimal(v)
             elif f.type == "enum" and v not in (f.values or ()):
                 raise ValueError(f"unknown {key} '{v}' (expected one of {', '.join(f.values or ())})")
             else:
@@ -105,20 +98,20 @@ def _row(rownum: int, cells: list[str], index: dict[str, int]) -> RowResult:
 def _rows(path: Path, encoding: str) -> Iterator[FileInfo | RowResult]:
     with (
         open(path, "rb") as binary,
-        io.TextIOWrapper(binary, encoding=_DECODE_AS[encoding], newline="") as text,
+        io.TextIOWrapper(binary, encoding=DECODE_AS[encoding], newline="") as text,
     ):
         reader = csv.reader(text)
         rownum = 1
         try:
             header = next(reader, None)
-            if header is None or _is_blank(header):
+            if header is None or is_blank(header):
                 raise ArchiveError(path, "row 1 must be the header row, found an empty row")
             columns, extra, index = _header(path, header)
             info = FileInfo(path, "csv", encoding, columns, extra, source=published.SOURCE)
             yield info
             for cells in reader:
                 rownum += 1
-                if not cells or _is_blank(cells):
+                if not cells or is_blank(cells):
                     info.blank_rows += 1
                     continue
                 info.rows += 1
@@ -130,14 +123,7 @@ def _rows(path: Path, encoding: str) -> Iterator[FileInfo | RowResult]:
 def open_published(path: Path, source: str = published.SOURCE) -> tuple[FileInfo, Iterator[RowResult]]:
     """Check a published budget file and return its FileInfo and a stream of its rows."""
     path = Path(path)
-    try:
-        with open(path, "rb") as f:
-            magic = f.read(4)
-    except OSError as e:
-        raise ArchiveError(path, f"cannot open: {e.strerror or e}") from None
-    if not magic:
-        raise ArchiveError(path, "empty file")
-    if magic.startswith(b"PK\x03\x04") or magic == b"\xd0\xcf\x11\xe0":
+    if sniff(path) != "csv":
         raise ArchiveError(path, "a published budget is read from CSV: save the workbook as CSV (UTF-8)")
     gen = _rows(path, detect_encoding(path))
     info = next(gen)

@@ -23,7 +23,7 @@ from minhu.settings import get_settings
 _BY_NAME = {
     "GateFailed": ExpectedFailure,  # pipeline.nightly: the build failed its audit; nothing published
     "ExtractError": UpstreamFailure,  # extract.api / extract.land: a source window failed
-    "ArchiveError": ExpectedFailure,  # extract.files: an archive file cannot be read
+    "ArchiveError": ExpectedFailure,  # extract.rows: an archive file cannot be read
     "DbtError": ExpectedFailure,  # pipeline.transform: dbt failed on the data (its log is kept)
     "ReportBlocked": ExpectedFailure,  # reports.common: a report refused (gate failed, data missing)
     "ConfigError": ExpectedFailure,  # reports.selfeval: configuration as data is wrong

@@ -40,10 +40,10 @@ from pathlib import Path
 
 import duckdb
 
-from extract.files import ArchiveError
 from extract.imports import FileLanding, land_file, record_accounting
 from extract.load import ensure_raw, load_batch
 from extract.published import open_published
+from extract.rows import ArchiveError
 from minhu import fault, published, schemas, warehouse
 
 from . import nightly, serve

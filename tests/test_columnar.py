@@ -17,10 +17,11 @@ import pytest
 from bench.bench_import import write_case_csv
 from extract import columnar, files
 from extract.imports import land_file
+from extract.rows import RowResult
 from minhu.schemas import fields
 
 
-def _stream(rows: list[files.RowResult]) -> list[tuple]:
+def _stream(rows: list[RowResult]) -> list[tuple]:
     """What a landing makes of the rows, in order: a records.jsonl line, or (row, errors, raw)."""
     out: list[tuple] = []
     for res in rows:

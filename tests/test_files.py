@@ -14,7 +14,9 @@ import openpyxl
 import pytest
 import xlsxwriter
 
-from extract.files import ArchiveError, FileInfo, RowResult, open_archive, quarantine_row
+from extract.files import open_archive
+from extract.quarantine import quarantine_row
+from extract.rows import ArchiveError, FileInfo, RowResult
 from minhu.schemas import fields
 
 CASE = {
@@ -723,9 +725,9 @@ def test_a_5_mb_cell_loads_in_utf8_and_gbk(tmp_path: Path) -> None:
 
 
 def test_a_row_longer_than_the_limit_is_quarantined_alone(tmp_path: Path, monkeypatch) -> None:
-    import extract.files as files
+    import extract.strict_csv as strict_csv
 
-    monkeypatch.setattr(files, "MAX_RECORD_CHARS", 20_000)
+    monkeypatch.setattr(strict_csv, "MAX_RECORD_CHARS", 20_000)
     cells = case_lines(8)
     lines = [",".join(c) for c in cells]
     lines[2] = lines[2].replace(CASE["category"], "长" * 30_000, 1)  # row 4: one unquoted long line
@@ -746,9 +748,9 @@ def test_a_row_longer_than_the_limit_is_quarantined_alone(tmp_path: Path, monkey
 
 
 def test_a_stray_quote_keeps_memory_bounded(tmp_path: Path, monkeypatch) -> None:
-    import extract.files as files
+    import extract.strict_csv as strict_csv
 
-    monkeypatch.setattr(files, "MAX_RECORD_CHARS", 200_000)
+    monkeypatch.setattr(strict_csv, "MAX_RECORD_CHARS", 200_000)
     cells = case_lines(20_000)
     lines = [",".join(c) for c in cells]
     lines[0] = stray(cells[0])  # swallows everything up to the limit, then is given back
