@@ -24,7 +24,7 @@ from pathlib import Path
 from minhu import published
 
 from .opening import DECODE_AS, detect_encoding, sniff
-from .rows import ArchiveError, FileInfo, RowResult, is_blank
+from .rows import ArchiveError, FileInfo, RowResult, is_blank, map_header
 from .values import parse_decimal, parse_int
 
 _CODE = {"function": re.compile(r"\d{3}|\d{5}|\d{7}"), "economic": re.compile(r"\d{3}|\d{5}")}
@@ -32,28 +32,14 @@ _FIELDS = {f.key: f for f in published.FIELDS}
 
 
 def _header(path: Path, header: list[str]) -> tuple[dict[str, str], list[str], dict[str, int]]:
-    lookup = {}
-    for f in published.FIELDS:
-        lookup[f.header] = f.key
-        lookup[f.key.lower()] = f.key
-    columns, extra, index = {}, [], {}
-    for i, raw in enumerate(header):
-        name = (raw or "").strip().strip("\ufeff").strip()
-        if not name:
-            continue
-        key = lookup.get(name) or lookup.get(name.lower())
-        if key is None:
-            extra.append(name)
-            continue
-        if key in index:
-            raise ArchiveError(
-                path, f"columns '{header[index[key]].strip()}' and '{name}' both map to field {key}"
-            )
-        columns[name], index[key] = key, i
-    missing = [f"{f.key} ({f.header})" for f in published.FIELDS if f.required and f.key not in index]
-    if missing:
-        raise ArchiveError(path, f"missing required column(s) for a published budget: {', '.join(missing)}")
-    return columns, extra, index
+    return map_header(
+        path,
+        published.SOURCE,
+        header,
+        list(published.FIELDS),
+        blank_is_extra=False,
+        what="a published budget",
+    )
 
 
 def _row(rownum: int, cells: list[str], index: dict[str, int]) -> RowResult:

@@ -8,7 +8,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from minhu.schemas import fields
+from minhu.schemas import Field, fields
 
 from .values import cell_text, parse_string, parser_of
 
@@ -60,9 +60,20 @@ def norm_header(h: object) -> str:
 
 
 def map_header(
-    path: Path, source: str, header: list[object]
+    path: Path,
+    source: str,
+    header: list[object],
+    flds: list[Field] | None = None,
+    blank_is_extra: bool = True,
+    what: str | None = None,
 ) -> tuple[dict[str, str], list[str], dict[str, int]]:
-    flds = fields(source)
+    """(file header -> field key, ignored headers, field key -> column index) of a header row.
+
+    Chinese headers or English keys (case-insensitive) of ``flds`` (the fields of ``source`` by
+    default); ArchiveError when two columns name one field or a required field has no column.
+    A blank header before the last named column is reported as ignored when ``blank_is_extra``;
+    ``what`` names the file's kind in the missing-column error (default: the source)."""
+    flds = fields(source) if flds is None else flds
     lookup: dict[str, str] = {}
     for f in flds:
         lookup[f.header] = f.key
@@ -74,7 +85,7 @@ def map_header(
     last = max((i for i, n in enumerate(names) if n), default=-1)
     for i, name in enumerate(names):
         if not name:
-            if i < last:
+            if blank_is_extra and i < last:
                 extra.append(f"(blank header, column {i + 1})")
             continue
         key = lookup.get(name) or lookup.get(name.lower())
@@ -88,7 +99,7 @@ def map_header(
         index[key] = i
     missing = [f"{f.key} ({f.header})" for f in flds if f.required and f.key not in index]
     if missing:
-        raise ArchiveError(path, f"missing required column(s) for {source}: {', '.join(missing)}")
+        raise ArchiveError(path, f"missing required column(s) for {what or source}: {', '.join(missing)}")
     return columns, extra, index
 
 

@@ -44,6 +44,16 @@ def _both(path: Path, source: str, workdir: Path):
     return (info_c, got), (info_p, want)
 
 
+def _land_both(path: Path, tmp_path: Path, monkeypatch):
+    """The landings of one file by the columnar path and by the Python reader, each in its own home."""
+    landings = {}
+    for reader in ("columnar", "python"):
+        monkeypatch.setenv("MINHU_HOME", str(tmp_path / reader))
+        monkeypatch.setenv("MINHU_IMPORT_READER", reader)
+        landings[reader] = land_file(path, "cases")
+    return landings["columnar"], landings["python"]
+
+
 def _assert_same(path: Path, source: str, workdir: Path) -> tuple[int, int]:
     """(rows the SQL fast path made, rows the Python reader quarantined) once both agree."""
     (info_c, got), (info_p, want) = _both(path, source, workdir)
@@ -169,12 +179,7 @@ def test_bench_file_accounting_and_quarantine_match_the_python_reader(tmp_path: 
     assert bad == expected["quarantined"]
     assert fast == expected["rows"] - expected["quarantined"]
 
-    landings = {}
-    for reader in ("columnar", "python"):
-        monkeypatch.setenv("MINHU_HOME", str(tmp_path / reader))
-        monkeypatch.setenv("MINHU_IMPORT_READER", reader)
-        landings[reader] = land_file(path, "cases")
-    c, p = landings["columnar"], landings["python"]
+    c, p = _land_both(path, tmp_path, monkeypatch)
     assert (c.rows, c.blank_rows, c.records, c.invalid) == (p.rows, p.blank_rows, p.records, p.invalid)
     assert c.records == expected["rows"] - expected["quarantined"]
     assert c.records_sha256 == p.records_sha256
@@ -210,12 +215,7 @@ def test_files_the_python_reader_treats_specially_are_left_to_it(
     path = _lines_of_40(tmp_path, {21: bad})
     assert columnar.open_columnar(path, "cases", tmp_path) is None
     assert not (tmp_path / ".columnar.csv").exists()
-    landings = {}
-    for reader in ("columnar", "python"):
-        monkeypatch.setenv("MINHU_HOME", str(tmp_path / reader))
-        monkeypatch.setenv("MINHU_IMPORT_READER", reader)
-        landings[reader] = land_file(path, "cases")
-    c, p = landings["columnar"], landings["python"]
+    c, p = _land_both(path, tmp_path, monkeypatch)
     assert (c.rows, c.records, c.invalid) == (p.rows, p.records, p.invalid)
     assert Path(c.quarantine_path).read_bytes() == Path(p.quarantine_path).read_bytes()
 
