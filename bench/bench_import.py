@@ -200,6 +200,7 @@ def main(argv: list[str] | None = None) -> int:
 
         logging.basicConfig(level=logging.WARNING, format="  %(name)s: %(message)s")
         logging.getLogger("pipeline.imports").setLevel(logging.INFO)
+        logging.getLogger("extract.progress").setLevel(logging.INFO)
         from pipeline.imports import import_files
 
         load0 = os.getloadavg()
