@@ -15,7 +15,36 @@
 
     vars: dispatch_limit_hours (24), and — to restrict the output, e.g. in unit tests —
     case_indicator_grains, case_indicator_scopes, case_indicators (all by default).
+
+    Incremental (delete+insert by (grain, period_start)): a run recomputes only the affected
+    periods and equals a full refresh row for row. The post-hook keeps a copy of each case's
+    indicator inputs as this model last saw them (intermediate.fct_case_indicators__cases), so
+    the old version of a changed case is known after fct_cases has been merged. Affected:
+      1. every period (each grain) containing a day any changed case — old or new version,
+         any field of the inputs — is anchored on (any of its four timestamps);
+      2. every period whose as_of moved: period end > least(previous, new newest updated_at);
+      3. all periods when the set of scopes changed (each scope has a row in every period);
+      4. every period of the years Y+1..Y+3 (by label year) when the year-grain
+         satisfaction of Y may have changed (a changed visited_at in Y, or Y's as_of moved):
+         satisfaction_rate's target reads the previous three years.
+    Periods that fall outside the first..last anchored day are deleted by the post-hook.
+    A change of the seed indicator_targets or of dispatch_limit_hours needs --full-refresh.
 -#}
+{{
+    config(
+        materialized='incremental',
+        unique_key=['grain', 'period_start'],
+        incremental_strategy='delete+insert',
+        on_schema_change='fail',
+        post_hook=[
+            "create schema if not exists intermediate",
+            "create table if not exists intermediate.fct_case_indicators__cases as select case_id, channel, street, handling_unit, status, received_at, dispatched_at, due_at, closed_at, visited_at, urge_count, is_business_env, is_key_supervision, satisfaction, updated_at from {{ ref('fct_cases') }} limit 0",
+            "delete from intermediate.fct_case_indicators__cases as s where not exists (select 1 from {{ ref('fct_cases') }} as c where c.case_id = s.case_id and row(c.channel, c.street, c.handling_unit, c.status, c.received_at, c.dispatched_at, c.due_at, c.closed_at, c.visited_at, c.urge_count, c.is_business_env, c.is_key_supervision, c.satisfaction, c.updated_at) is not distinct from row(s.channel, s.street, s.handling_unit, s.status, s.received_at, s.dispatched_at, s.due_at, s.closed_at, s.visited_at, s.urge_count, s.is_business_env, s.is_key_supervision, s.satisfaction, s.updated_at))",
+            "insert into intermediate.fct_case_indicators__cases select case_id, channel, street, handling_unit, status, received_at, dispatched_at, due_at, closed_at, visited_at, urge_count, is_business_env, is_key_supervision, satisfaction, updated_at from {{ ref('fct_cases') }} as c where not exists (select 1 from intermediate.fct_case_indicators__cases as s where s.case_id = c.case_id)",
+            "delete from {{ this }} where not exists (select 1 from (select min(least(received_at, case when not coalesce(status = '不予受理', false) then least(due_at, closed_at, visited_at) end)) as lo, max(greatest(received_at, case when not coalesce(status = '不予受理', false) then greatest(due_at, closed_at, visited_at) end)) as hi from {{ ref('fct_cases') }}) as b where period_start <= cast(timezone('Asia/Shanghai', b.hi) as date) and period_end > cast(timezone('Asia/Shanghai', b.lo) as date))",
+        ]
+    )
+}}
 {%- set grains = var('case_indicator_grains', ['day', 'week', 'month', 'year']) -%}
 {%- set scope_kinds = var('case_indicator_scopes', ['all', 'channel', 'street', 'handling_unit']) -%}
 {%- set indicators = var('case_indicators', [
@@ -25,6 +54,16 @@
 {#- the year grain is always computed: satisfaction_rate's target needs the previous years -#}
 {%- set computed_grains = grains if 'year' in grains else grains + ['year'] -%}
 {%- set scope_list = "'" ~ scope_kinds | join("', '") ~ "'" -%}
+{#- the inputs of a case the figures read: a difference in any of them makes the case changed -#}
+{%- set inputs = [
+    'case_id', 'channel', 'street', 'handling_unit', 'status', 'received_at', 'dispatched_at', 'due_at',
+    'closed_at', 'visited_at', 'urge_count', 'is_business_env', 'is_key_supervision', 'satisfaction',
+    'updated_at'] | join(', ') -%}
+{%- set previous_cases = none -%}
+{%- if execute and this is not none and is_incremental() -%}
+    {%- set previous_cases = adapter.get_relation(database=this.database, schema='intermediate', identifier='fct_case_indicators__cases') -%}
+{%- endif -%}
+{%- set incremental = previous_cases is not none -%}
 
 with
 
@@ -130,15 +169,170 @@ period_bounds as (
     from periods
 ),
 
-period_as_of as (
+case_scopes as (
+    select
+        unnest([
+            'all',
+            'channel:' || channel,
+            'street:' || street,
+            'handling_unit:' || handling_unit
+        ]) as scope
+    from cases
+),
+
+scopes as (
+    -- every scope seen in the cases: each gets a row in every period, 0 / 0 when empty
+    select distinct scope
+    from case_scopes
+    where scope is not null and split_part(scope, ':', 1) in ({{ scope_list }})
+),
+
+all_period_as_of as (
     select
         period_bounds.*,
+        timezone('Asia/Shanghai', cast(period_bounds.period_end as timestamp)) as period_end_at,
         least(
             timezone('Asia/Shanghai', cast(period_bounds.period_end as timestamp)),
             (select loaded.loaded_until from loaded)
         ) as as_of
     from period_bounds
 ),
+{% if incremental %}
+
+previous as (
+    -- each case's inputs as the last run saw them (before fct_cases was merged)
+    select {{ inputs }} from {{ previous_cases }}
+),
+
+changed as (
+    -- the old and the new version of every case whose inputs differ (or that came or went)
+    (select {{ inputs }} from cases except all select {{ inputs }} from previous)
+    union all
+    (select {{ inputs }} from previous except all select {{ inputs }} from cases)
+),
+
+changed_days as (
+    select
+        cast(timezone('Asia/Shanghai', unnest([received_at, due_at, closed_at, visited_at])) as date) as local_day,
+        false as visited
+    from changed
+    union all
+    select
+        cast(timezone('Asia/Shanghai', visited_at) as date) as local_day,
+        true as visited
+    from changed
+    where visited_at is not null
+),
+
+previous_loaded as (
+    select max(updated_at) as loaded_until from previous
+),
+
+previous_case_scopes as (
+    select
+        unnest([
+            'all',
+            'channel:' || channel,
+            'street:' || street,
+            'handling_unit:' || handling_unit
+        ]) as scope
+    from previous
+),
+
+previous_scopes as (
+    select distinct scope
+    from previous_case_scopes
+    where scope is not null and split_part(scope, ':', 1) in ({{ scope_list }})
+),
+
+scopes_changed as (
+    select count(*) > 0 as changed
+    from (
+        (select scope from scopes except select scope from previous_scopes)
+        union all
+        (select scope from previous_scopes except select scope from scopes)
+    )
+),
+
+as_of_moved as (
+    -- as_of = least(period end, newest loaded): it moved where the period ends after the smaller
+    select
+        grain,
+        period_start
+    from all_period_as_of
+    where
+        (select previous_loaded.loaded_until from previous_loaded)
+        is distinct from (select loaded.loaded_until from loaded)
+        and (
+            period_end_at > least(
+                (select previous_loaded.loaded_until from previous_loaded),
+                (select loaded.loaded_until from loaded)
+            )
+            or (select previous_loaded.loaded_until from previous_loaded) is null
+            or (select loaded.loaded_until from loaded) is null
+        )
+),
+
+touched as (
+    select distinct
+        day_periods.grain,
+        day_periods.period_start
+    from day_periods
+    inner join changed_days on day_periods.local_day = changed_days.local_day
+    union
+    select
+        grain,
+        period_start
+    from as_of_moved
+    union
+    select
+        grain,
+        period_start
+    from all_period_as_of
+    where (select scopes_changed.changed from scopes_changed)
+),
+
+satisfaction_moved_years as (
+    -- the years whose year-grain satisfaction may have moved
+    select distinct year(local_day) as period_year
+    from changed_days
+    where visited
+    union
+    select year(period_start) as period_year
+    from as_of_moved
+    where grain = 'year'
+),
+
+affected as (
+    select
+        grain,
+        period_start
+    from touched
+    union
+    select
+        all_period_as_of.grain,
+        all_period_as_of.period_start
+    from all_period_as_of
+    inner join satisfaction_moved_years
+        on
+            cast(left(all_period_as_of.period, 4) as integer)
+            between satisfaction_moved_years.period_year + 1 and satisfaction_moved_years.period_year + 3
+),
+
+period_as_of as (
+    select all_period_as_of.*
+    from all_period_as_of
+    inner join affected
+        on
+            all_period_as_of.grain = affected.grain
+            and all_period_as_of.period_start = affected.period_start
+),
+{% else %}
+
+    period_as_of as (
+        select * from all_period_as_of
+    ),
+{% endif %}
 
 placed as (
     select
@@ -231,24 +425,6 @@ measured as (
     from scoped
     where scope is not null and split_part(scope, ':', 1) in ({{ scope_list }})
     group by grain, period_start, scope
-),
-
-case_scopes as (
-    select
-        unnest([
-            'all',
-            'channel:' || channel,
-            'street:' || street,
-            'handling_unit:' || handling_unit
-        ]) as scope
-    from cases
-),
-
-scopes as (
-    -- every scope seen in the cases: each gets a row in every period, 0 / 0 when empty
-    select distinct scope
-    from case_scopes
-    where scope is not null and split_part(scope, ':', 1) in ({{ scope_list }})
 ),
 
 dense as (
@@ -356,6 +532,27 @@ satisfaction_years as (
         case when satisfaction_d > 0 then satisfaction_n / satisfaction_d end as rate
     from dense
     where grain = 'year'
+    {% if incremental %}
+        -- the years not recomputed: their rate as this table holds it
+        union all
+        select
+            kept.scope,
+            cast(kept.period as integer) as period_year,
+            kept.value as rate
+        from {{ this }} as kept
+        inner join all_period_as_of
+            on
+                kept.grain = all_period_as_of.grain
+                and kept.period_start = all_period_as_of.period_start
+        where
+            kept.grain = 'year'
+            and kept.indicator = 'satisfaction_rate'
+            and not exists (
+                select 1
+                from affected
+                where affected.grain = kept.grain and affected.period_start = kept.period_start
+            )
+    {% endif %}
 ),
 
 satisfaction_history as (
