@@ -6,29 +6,24 @@
     handling_unit:<x>). The interpretations are documented in _marts__models.yml.
 
     Shape: each case is placed in a period by one timestamp per indicator family (its anchor:
-    received_at, due_at, closed_at or visited_at, in Asia/Shanghai local time); the flags of a
-    case are evaluated against that period's as_of = least(period end, newest updated_at
-    loaded); each case counts once in each of its scopes (all, its channel, street and unit);
-    every (grain, period) between the first and the last anchored day gets a row for every
-    scope seen, with 0 / 0 where nothing is anchored (so a quiet channel on a quiet day reads
-    0 / 0 and null, not "missing").
+    received_at, due_at, closed_at or visited_at, in Asia/Shanghai local time) through the
+    period map int_periods; the flags of a case are evaluated against that period's as_of =
+    least(period end, newest updated_at loaded); each case counts once in each of its scopes
+    (all, its channel, street and unit); every (grain, period) between the first and the last
+    anchored day gets a row for every scope seen, with 0 / 0 where nothing is anchored (so a
+    quiet channel on a quiet day reads 0 / 0 and null, not "missing").
 
     vars: dispatch_limit_hours (24), and — to restrict the output, e.g. in unit tests —
     case_indicator_grains, case_indicator_scopes, case_indicators (all by default).
 
     Incremental (delete+insert by (grain, period_start)): a run recomputes only the affected
-    periods and equals a full refresh row for row. The post-hook keeps a copy of each case's
-    indicator inputs as this model last saw them (intermediate.fct_case_indicators__cases), so
-    the old version of a changed case is known after fct_cases has been merged. Affected:
-      1. every period (each grain) containing a day any changed case — old or new version,
-         any field of the inputs — is anchored on (any of its four timestamps);
-      2. every period whose as_of moved: period end > least(previous, new newest updated_at);
-      3. all periods when the set of scopes changed (each scope has a row in every period);
-      4. every period of the years Y+1..Y+3 (by label year) when the year-grain
-         satisfaction of Y may have changed (a changed visited_at in Y, or Y's as_of moved):
-         satisfaction_rate's target reads the previous three years.
-    Periods that fall outside the first..last anchored day are deleted by the post-hook.
-    A change of the seed indicator_targets or of dispatch_limit_hours needs --full-refresh.
+    periods (macros/case_indicators.sql, case_indicators_record_affected, says which; the
+    pre-hook writes them to intermediate.fct_case_indicators__affected) and reads only the
+    cases anchored on their days; it equals a full refresh row for row. The post-hook keeps
+    each case's inputs and four local days as this model last saw them
+    (intermediate.fct_case_indicators__cases), so the old version of a changed case is known
+    after fct_cases has been merged, and deletes the periods outside the first..last anchored
+    day. A change of the seed indicator_targets or of dispatch_limit_hours needs --full-refresh.
 -#}
 {{
     config(
@@ -36,34 +31,26 @@
         unique_key=['grain', 'period_start'],
         incremental_strategy='delete+insert',
         on_schema_change='fail',
-        post_hook=[
+        pre_hook=[
             "create schema if not exists intermediate",
-            "create table if not exists intermediate.fct_case_indicators__cases as select case_id, channel, street, handling_unit, status, received_at, dispatched_at, due_at, closed_at, visited_at, urge_count, is_business_env, is_key_supervision, satisfaction, updated_at from {{ ref('fct_cases') }} limit 0",
-            "delete from intermediate.fct_case_indicators__cases as s where not exists (select 1 from {{ ref('fct_cases') }} as c where c.case_id = s.case_id and row(c.channel, c.street, c.handling_unit, c.status, c.received_at, c.dispatched_at, c.due_at, c.closed_at, c.visited_at, c.urge_count, c.is_business_env, c.is_key_supervision, c.satisfaction, c.updated_at) is not distinct from row(s.channel, s.street, s.handling_unit, s.status, s.received_at, s.dispatched_at, s.due_at, s.closed_at, s.visited_at, s.urge_count, s.is_business_env, s.is_key_supervision, s.satisfaction, s.updated_at))",
-            "insert into intermediate.fct_case_indicators__cases select case_id, channel, street, handling_unit, status, received_at, dispatched_at, due_at, closed_at, visited_at, urge_count, is_business_env, is_key_supervision, satisfaction, updated_at from {{ ref('fct_cases') }} as c where not exists (select 1 from intermediate.fct_case_indicators__cases as s where s.case_id = c.case_id)",
-            "delete from {{ this }} where not exists (select 1 from (select min(least(received_at, case when not coalesce(status = '不予受理', false) then least(due_at, closed_at, visited_at) end)) as lo, max(greatest(received_at, case when not coalesce(status = '不予受理', false) then greatest(due_at, closed_at, visited_at) end)) as hi from {{ ref('fct_cases') }}) as b where period_start <= cast(timezone('Asia/Shanghai', b.hi) as date) and period_end > cast(timezone('Asia/Shanghai', b.lo) as date))",
+            "create table if not exists intermediate.fct_case_indicators__affected (grain varchar, period_start date)",
+            "{{ case_indicators_record_affected() }}",
+        ],
+        post_hook=[
+            "create table if not exists intermediate.fct_case_indicators__cases as select {{ case_indicator_inputs() }}, {{ case_local_days('c') }} from {{ ref('fct_cases') }} as c limit 0",
+            "delete from intermediate.fct_case_indicators__cases as s where not exists (select 1 from {{ ref('fct_cases') }} as c where c.case_id = s.case_id and row({{ case_indicator_inputs('c') }}) is not distinct from row({{ case_indicator_inputs('s') }}))",
+            "insert into intermediate.fct_case_indicators__cases select {{ case_indicator_inputs() }}, {{ case_local_days('c') }} from {{ ref('fct_cases') }} as c where not exists (select 1 from intermediate.fct_case_indicators__cases as s where s.case_id = c.case_id)",
+            "delete from {{ this }} where not exists (select 1 from ({{ case_anchor_bounds(ref('fct_cases')) }}) as b where {{ this }}.period_start <= b.last_day and {{ this }}.period_end > b.first_day)",
         ]
     )
 }}
 {%- set grains = var('case_indicator_grains', ['day', 'week', 'month', 'year']) -%}
-{%- set scope_kinds = var('case_indicator_scopes', ['all', 'channel', 'street', 'handling_unit']) -%}
 {%- set indicators = var('case_indicators', [
     'case_count', 'dispatch_timely_rate', 'ontime_close_rate', 'urge_rate', 'satisfaction_rate',
     'bizenv_ontime_close_rate', 'key_supervision_done_rate', 'close_rate', 'visit_rate']) -%}
 {%- set limit_seconds = (var('dispatch_limit_hours', 24) | float * 3600) | int -%}
 {#- the year grain is always computed: satisfaction_rate's target needs the previous years -#}
 {%- set computed_grains = grains if 'year' in grains else grains + ['year'] -%}
-{%- set scope_list = "'" ~ scope_kinds | join("', '") ~ "'" -%}
-{#- the inputs of a case the figures read: a difference in any of them makes the case changed -#}
-{%- set inputs = [
-    'case_id', 'channel', 'street', 'handling_unit', 'status', 'received_at', 'dispatched_at', 'due_at',
-    'closed_at', 'visited_at', 'urge_count', 'is_business_env', 'is_key_supervision', 'satisfaction',
-    'updated_at'] | join(', ') -%}
-{%- set previous_cases = none -%}
-{%- if execute and this is not none and is_incremental() -%}
-    {%- set previous_cases = adapter.get_relation(database=this.database, schema='intermediate', identifier='fct_case_indicators__cases') -%}
-{%- endif -%}
-{%- set incremental = previous_cases is not none -%}
 
 with
 
@@ -75,17 +62,90 @@ targets as (
     select * from {{ ref('indicator_targets') }}
 ),
 
+period_map as (
+    select * from {{ ref('int_periods') }}
+),
+
 loaded as (
     -- the newest updated_at loaded: no figure knows anything later than this
     select max(updated_at) as loaded_until from cases
 ),
+
+bounds as (
+    {{ case_anchor_bounds('cases') }}
+),
+
+day_periods as (
+    -- each day from the first to the last anchored day and its period, per computed grain
+    select period_map.*
+    from period_map
+    inner join bounds on period_map.local_day between bounds.first_day and bounds.last_day
+    where period_map.grain in ({{ "'" ~ computed_grains | join("', '") ~ "'" }})
+),
+
+all_period_as_of as (
+    select distinct
+        grain,
+        period_start,
+        period,
+        period_end,
+        least(period_end_at, (select loaded.loaded_until from loaded)) as as_of
+    from day_periods
+),
+{% if is_incremental() %}
+
+affected as (
+    -- written by the pre-hook: the periods this run recomputes ('*': all of them)
+    select * from intermediate.fct_case_indicators__affected
+),
+
+period_as_of as (
+    select all_period_as_of.*
+    from all_period_as_of
+    where
+        exists (select 1 from affected where affected.grain = '*')
+        or exists (
+            select 1
+            from affected
+            where affected.grain = all_period_as_of.grain and affected.period_start = all_period_as_of.period_start
+        )
+),
+
+wanted_days as (
+    -- the days of the periods recomputed: only the cases anchored on them are read
+    select distinct day_periods.local_day
+    from day_periods
+    inner join period_as_of
+        on day_periods.grain = period_as_of.grain and day_periods.period_start = period_as_of.period_start
+),
+
+wanted_cases as (
+    select cases.*
+    from cases
+    where
+        {%- for day in ['received', 'due', 'closed', 'visited'] %}
+            {{ 'or ' if not loop.first }}cast(timezone('Asia/Shanghai', {{ day }}_at) as date) in (
+                select wanted_days.local_day from wanted_days
+            )
+        {%- endfor %}
+),
+{% else %}
+
+period_as_of as (
+    select * from all_period_as_of
+),
+
+wanted_cases as (
+    select * from cases
+),
+{% endif %}
 
 judged as (
     -- 不予受理 counts in case_count (anchored on received_at) and nowhere else
     select
         *,
         coalesce(status = '不予受理', false) as rejected
-    from cases
+    from wanted_cases
 ),
 
 anchored as (
@@ -124,216 +184,6 @@ anchors as (
     from anchored
 ),
 
-grains as (
-    select unnest([{{ "'" ~ computed_grains | join("', '") ~ "'" }}]) as grain
-),
-
-days as (
-    select cast(unnest(generate_series(min(anchor_date), max(anchor_date), interval 1 day)) as date) as local_day
-    from anchors
-),
-
-day_periods as (
-    -- each day and the period it falls in, per grain (weeks are ISO: Monday to Sunday)
-    select
-        days.local_day,
-        grains.grain,
-        cast(date_trunc(grains.grain, days.local_day) as date) as period_start
-    from days
-    cross join grains
-),
-
-periods as (
-    select distinct
-        grain,
-        period_start
-    from day_periods
-),
-
-period_bounds as (
-    select
-        grain,
-        period_start,
-        case grain
-            when 'day' then strftime(period_start, '%Y-%m-%d')
-            when 'week' then strftime(period_start, '%G-W%V')
-            when 'month' then strftime(period_start, '%Y-%m')
-            else strftime(period_start, '%Y')
-        end as period,
-        cast(period_start + case grain
-            when 'day' then interval 1 day
-            when 'week' then interval 7 day
-            when 'month' then interval 1 month
-            else interval 1 year
-        end as date) as period_end
-    from periods
-),
-
-case_scopes as (
-    select
-        unnest([
-            'all',
-            'channel:' || channel,
-            'street:' || street,
-            'handling_unit:' || handling_unit
-        ]) as scope
-    from cases
-),
-
-scopes as (
-    -- every scope seen in the cases: each gets a row in every period, 0 / 0 when empty
-    select distinct scope
-    from case_scopes
-    where scope is not null and split_part(scope, ':', 1) in ({{ scope_list }})
-),
-
-all_period_as_of as (
-    select
-        period_bounds.*,
-        timezone('Asia/Shanghai', cast(period_bounds.period_end as timestamp)) as period_end_at,
-        least(
-            timezone('Asia/Shanghai', cast(period_bounds.period_end as timestamp)),
-            (select loaded.loaded_until from loaded)
-        ) as as_of
-    from period_bounds
-),
-{% if incremental %}
-
-previous as (
-    -- each case's inputs as the last run saw them (before fct_cases was merged)
-    select {{ inputs }} from {{ previous_cases }}
-),
-
-changed as (
-    -- the old and the new version of every case whose inputs differ (or that came or went)
-    (select {{ inputs }} from cases except all select {{ inputs }} from previous)
-    union all
-    (select {{ inputs }} from previous except all select {{ inputs }} from cases)
-),
-
-changed_days as (
-    select
-        cast(timezone('Asia/Shanghai', unnest([received_at, due_at, closed_at, visited_at])) as date) as local_day,
-        false as visited
-    from changed
-    union all
-    select
-        cast(timezone('Asia/Shanghai', visited_at) as date) as local_day,
-        true as visited
-    from changed
-    where visited_at is not null
-),
-
-previous_loaded as (
-    select max(updated_at) as loaded_until from previous
-),
-
-previous_case_scopes as (
-    select
-        unnest([
-            'all',
-            'channel:' || channel,
-            'street:' || street,
-            'handling_unit:' || handling_unit
-        ]) as scope
-    from previous
-),
-
-previous_scopes as (
-    select distinct scope
-    from previous_case_scopes
-    where scope is not null and split_part(scope, ':', 1) in ({{ scope_list }})
-),
-
-scopes_changed as (
-    select count(*) > 0 as changed
-    from (
-        (select scope from scopes except select scope from previous_scopes)
-        union all
-        (select scope from previous_scopes except select scope from scopes)
-    )
-),
-
-as_of_moved as (
-    -- as_of = least(period end, newest loaded): it moved where the period ends after the smaller
-    select
-        grain,
-        period_start
-    from all_period_as_of
-    where
-        (select previous_loaded.loaded_until from previous_loaded)
-        is distinct from (select loaded.loaded_until from loaded)
-        and (
-            period_end_at > least(
-                (select previous_loaded.loaded_until from previous_loaded),
-                (select loaded.loaded_until from loaded)
-            )
-            or (select previous_loaded.loaded_until from previous_loaded) is null
-            or (select loaded.loaded_until from loaded) is null
-        )
-),
-
-touched as (
-    select distinct
-        day_periods.grain,
-        day_periods.period_start
-    from day_periods
-    inner join changed_days on day_periods.local_day = changed_days.local_day
-    union
-    select
-        grain,
-        period_start
-    from as_of_moved
-    union
-    select
-        grain,
-        period_start
-    from all_period_as_of
-    where (select scopes_changed.changed from scopes_changed)
-),
-
-satisfaction_moved_years as (
-    -- the years whose year-grain satisfaction may have moved
-    select distinct year(local_day) as period_year
-    from changed_days
-    where visited
-    union
-    select year(period_start) as period_year
-    from as_of_moved
-    where grain = 'year'
-),
-
-affected as (
-    select
-        grain,
-        period_start
-    from touched
-    union
-    select
-        all_period_as_of.grain,
-        all_period_as_of.period_start
-    from all_period_as_of
-    inner join satisfaction_moved_years
-        on
-            cast(left(all_period_as_of.period, 4) as integer)
-            between satisfaction_moved_years.period_year + 1 and satisfaction_moved_years.period_year + 3
-),
-
-period_as_of as (
-    select all_period_as_of.*
-    from all_period_as_of
-    inner join affected
-        on
-            all_period_as_of.grain = affected.grain
-            and all_period_as_of.period_start = affected.period_start
-),
-{% else %}
-
-    period_as_of as (
-        select * from all_period_as_of
-    ),
-{% endif %}
-
 placed as (
     select
         anchors.*,
@@ -347,7 +197,6 @@ placed as (
             day_periods.grain = period_as_of.grain
             and day_periods.period_start = period_as_of.period_start
 ),
-
 flags as (
     -- per case and period: is it in the denominator (d) / numerator (n) of each indicator
     select
@@ -391,12 +240,7 @@ scoped as (
     -- one row per case, period and scope it may count in
     select
         flags.*,
-        unnest([
-            'all',
-            'channel:' || flags.channel,
-            'street:' || flags.street,
-            'handling_unit:' || flags.handling_unit
-        ]) as scope
+        {{ case_scopes('flags') }} as scope
     from flags
 ),
 
@@ -423,8 +267,13 @@ measured as (
         count_if(d_visit) as visit_d,
         count_if(d_visit and visited_by_as_of) as visit_n
     from scoped
-    where scope is not null and split_part(scope, ':', 1) in ({{ scope_list }})
+    where scope is not null and split_part(scope, ':', 1) in ({{ case_indicator_scope_list() }})
     group by grain, period_start, scope
+),
+
+scopes as (
+    -- every scope seen in the cases: each gets a row in every period, 0 / 0 when empty
+    {{ case_scopes_seen('cases') }}
 ),
 
 dense as (
@@ -532,7 +381,7 @@ satisfaction_years as (
         case when satisfaction_d > 0 then satisfaction_n / satisfaction_d end as rate
     from dense
     where grain = 'year'
-    {% if incremental %}
+    {% if is_incremental() %}
         -- the years not recomputed: their rate as this table holds it
         union all
         select
@@ -549,8 +398,8 @@ satisfaction_years as (
             and kept.indicator = 'satisfaction_rate'
             and not exists (
                 select 1
-                from affected
-                where affected.grain = kept.grain and affected.period_start = kept.period_start
+                from period_as_of
+                where period_as_of.grain = kept.grain and period_as_of.period_start = kept.period_start
             )
     {% endif %}
 ),

@@ -1,4 +1,25 @@
-{#- Every indicator the warehouse serves, one row per (indicator, grain, period, scope). -#}
+{#-
+    Every indicator the warehouse serves, one row per (indicator, grain, period, scope).
+
+    Incremental (delete+insert by (grain, period_start)): a run rewrites the periods
+    fct_case_indicators recomputed since this model last ran (intermediate.fct_case_indicators__affected,
+    which the post-hook then empties; '*' there means all) and every period of
+    fct_budget_indicators (rebuilt whole each run: a few months and years); the post-hook
+    deletes the periods neither source has any more. It equals a full refresh row for row.
+-#}
+{{
+    config(
+        materialized='incremental',
+        unique_key=['grain', 'period_start'],
+        incremental_strategy='delete+insert',
+        on_schema_change='fail',
+        post_hook=[
+            "delete from {{ this }} as t where not exists (select 1 from (select distinct grain, period_start from {{ ref('fct_case_indicators') }} union select distinct grain, period_start from {{ ref('fct_budget_indicators') }}) as k where k.grain = t.grain and k.period_start = t.period_start)",
+            "delete from intermediate.fct_case_indicators__affected",
+        ]
+    )
+}}
+
 with
 
 case_indicators as (
@@ -7,8 +28,43 @@ case_indicators as (
 
 budget_indicators as (
     select * from {{ ref('fct_budget_indicators') }}
-)
+),
+{% if is_incremental() %}
 
-select * from case_indicators
+affected as (
+    select * from intermediate.fct_case_indicators__affected
+),
+
+rewritten as (
+    select
+        grain,
+        period_start
+    from affected
+    union
+    select distinct
+        grain,
+        period_start
+    from budget_indicators
+),
+
+case_rows as (
+    select *
+    from case_indicators
+    where
+        exists (select 1 from affected where affected.grain = '*')
+        or exists (
+            select 1
+            from rewritten
+            where rewritten.grain = case_indicators.grain and rewritten.period_start = case_indicators.period_start
+        )
+)
+{% else %}
+
+case_rows as (
+    select * from case_indicators
+)
+{% endif %}
+
+select * from case_rows
 union all by name
 select * from budget_indicators
