@@ -170,3 +170,15 @@
     insert into intermediate.fct_case_indicators__affected values ('*', null)
     {%- endif -%}
 {%- endmacro %}
+
+{#- true when fct_case_indicators recomputed (or has to recompute) the period of a row of `alias` -#}
+{% macro case_indicators_affected_period(alias) -%}
+    (
+        exists (select 1 from intermediate.fct_case_indicators__affected as a where a.grain = '*')
+        or exists (
+            select 1
+            from intermediate.fct_case_indicators__affected as a
+            where a.grain = {{ alias }}.grain and a.period_start = {{ alias }}.period_start
+        )
+    )
+{%- endmacro %}

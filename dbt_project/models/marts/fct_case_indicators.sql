@@ -58,14 +58,6 @@ cases as (
     select * from {{ ref('fct_cases') }}
 ),
 
-targets as (
-    select * from {{ ref('indicator_targets') }}
-),
-
-period_map as (
-    select * from {{ ref('int_periods') }}
-),
-
 loaded as (
     -- the newest updated_at loaded: no figure knows anything later than this
     select max(updated_at) as loaded_until from cases
@@ -78,7 +70,7 @@ bounds as (
 day_periods as (
     -- each day from the first to the last anchored day and its period, per computed grain
     select period_map.*
-    from period_map
+    from {{ ref('int_periods') }} as period_map
     inner join bounds on period_map.local_day between bounds.first_day and bounds.last_day
     where period_map.grain in ({{ "'" ~ computed_grains | join("', '") ~ "'" }})
 ),
@@ -92,53 +84,39 @@ all_period_as_of as (
         least(period_end_at, (select loaded.loaded_until from loaded)) as as_of
     from day_periods
 ),
-{% if is_incremental() %}
-
-affected as (
-    -- written by the pre-hook: the periods this run recomputes ('*': all of them)
-    select * from intermediate.fct_case_indicators__affected
-),
 
 period_as_of as (
     select all_period_as_of.*
     from all_period_as_of
-    where
-        exists (select 1 from affected where affected.grain = '*')
-        or exists (
-            select 1
-            from affected
-            where affected.grain = all_period_as_of.grain and affected.period_start = all_period_as_of.period_start
-        )
+    {% if is_incremental() -%}
+        -- the periods the pre-hook recorded as affected
+        where {{ case_indicators_affected_period('all_period_as_of') }}
+    {%- endif %}
 ),
 
+{% if is_incremental() %}
 wanted_days as (
-    -- the days of the periods recomputed: only the cases anchored on them are read
+    -- the days of the periods recomputed
     select distinct day_periods.local_day
     from day_periods
     inner join period_as_of
         on day_periods.grain = period_as_of.grain and day_periods.period_start = period_as_of.period_start
 ),
+{% endif %}
 
 wanted_cases as (
     select cases.*
     from cases
-    where
+    {% if is_incremental() -%}
+        -- only the cases anchored on a day of a period recomputed
+        where
         {%- for day in ['received', 'due', 'closed', 'visited'] %}
-            {{ 'or ' if not loop.first }}cast(timezone('Asia/Shanghai', {{ day }}_at) as date) in (
+            {{ 'or ' if not loop.first }}cast(timezone('Asia/Shanghai', cases.{{ day }}_at) as date) in (
                 select wanted_days.local_day from wanted_days
             )
         {%- endfor %}
+    {%- endif %}
 ),
-{% else %}
-
-period_as_of as (
-    select * from all_period_as_of
-),
-
-wanted_cases as (
-    select * from cases
-),
-{% endif %}
 
 judged as (
     -- 不予受理 counts in case_count (anchored on received_at) and nowhere else
@@ -197,6 +175,7 @@ placed as (
             day_periods.grain = period_as_of.grain
             and day_periods.period_start = period_as_of.period_start
 ),
+
 flags as (
     -- per case and period: is it in the denominator (d) / numerator (n) of each indicator
     select
@@ -312,11 +291,11 @@ dense as (
 
 measures as (
     select
-        grain,
-        period,
         scope,
+        grain,
         period_start,
         period_end,
+        period,
         as_of,
         unnest([
             { 'indicator': 'case_count', 'numerator': case_count, 'denominator': null },
@@ -334,12 +313,7 @@ measures as (
 
 unpivoted as (
     select
-        grain,
-        period,
-        scope,
-        period_start,
-        period_end,
-        as_of,
+        * exclude (measure),
         struct_extract(measure, 'indicator') as indicator,
         struct_extract(measure, 'numerator') as numerator,
         struct_extract(measure, 'denominator') as denominator
@@ -369,7 +343,7 @@ target_years as (
         period_years.period_year,
         arg_max(seed.target, seed.valid_from_year) as target, -- noqa: RF04
         arg_max(seed.direction, seed.valid_from_year) as direction
-    from targets as seed
+    from {{ ref('indicator_targets') }} as seed
     inner join period_years on seed.valid_from_year <= period_years.period_year
     group by seed.indicator, period_years.period_year
 ),
@@ -457,11 +431,7 @@ final as (
         value, -- noqa: RF04
         cast(target_exact as decimal(6, 4)) as target, -- noqa: RF04
         direction,
-        case
-            when value is null or target_exact is null then null
-            when direction = 'ge' then value >= target_exact
-            else value <= target_exact
-        end as met
+        {{ indicator_met('value', 'target_exact') }} as met
     from targeted
     where
         grain in ({{ "'" ~ grains | join("', '") ~ "'" }})

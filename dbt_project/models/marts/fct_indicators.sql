@@ -7,18 +7,12 @@
     fct_budget_indicators (rebuilt whole each run: a few months and years); the post-hook
     deletes the periods neither source has any more. It equals a full refresh row for row.
 -#}
-{{
-    config(
-        materialized='incremental',
-        unique_key=['grain', 'period_start'],
-        incremental_strategy='delete+insert',
-        on_schema_change='fail',
-        post_hook=[
-            "delete from {{ this }} as t where not exists (select 1 from (select distinct grain, period_start from {{ ref('fct_case_indicators') }} union select distinct grain, period_start from {{ ref('fct_budget_indicators') }}) as k where k.grain = t.grain and k.period_start = t.period_start)",
-            "delete from intermediate.fct_case_indicators__affected",
-        ]
-    )
-}}
+{{ config(materialized='incremental', incremental_strategy='delete+insert', on_schema_change='fail') }}
+{{ config(unique_key=['grain', 'period_start']) }}
+{{ config(post_hook=[
+    "delete from {{ this }} as t where not exists (select 1 from (select distinct grain, period_start from {{ ref('fct_case_indicators') }} union select distinct grain, period_start from {{ ref('fct_budget_indicators') }}) as k where k.grain = t.grain and k.period_start = t.period_start)",
+    "delete from intermediate.fct_case_indicators__affected",
+]) }}
 
 with
 
@@ -29,41 +23,32 @@ case_indicators as (
 budget_indicators as (
     select * from {{ ref('fct_budget_indicators') }}
 ),
+
 {% if is_incremental() %}
-
-affected as (
-    select * from intermediate.fct_case_indicators__affected
-),
-
-rewritten as (
-    select
-        grain,
-        period_start
-    from affected
-    union
+budget_periods as (
     select distinct
         grain,
         period_start
     from budget_indicators
 ),
+{% endif %}
 
 case_rows as (
     select *
     from case_indicators
-    where
-        exists (select 1 from affected where affected.grain = '*')
-        or exists (
-            select 1
-            from rewritten
-            where rewritten.grain = case_indicators.grain and rewritten.period_start = case_indicators.period_start
-        )
+    {% if is_incremental() -%}
+        -- the periods fct_case_indicators recomputed, and every budget period (rewritten whole)
+        where
+            {{ case_indicators_affected_period('case_indicators') }}
+            or exists (
+                select 1
+                from budget_periods
+                where
+                    budget_periods.grain = case_indicators.grain
+                    and budget_periods.period_start = case_indicators.period_start
+            )
+    {%- endif %}
 )
-{% else %}
-
-case_rows as (
-    select * from case_indicators
-)
-{% endif %}
 
 select * from case_rows
 union all by name
