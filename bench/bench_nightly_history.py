@@ -136,6 +136,10 @@ def main(argv: list[str] | None = None) -> None:
             nightly = time.perf_counter() - t0
             per_model = {m.group(1): float(m.group(2)) for m in re.finditer(MODEL_TIME, out)}
             results.append((years, raw_rows, cases, fresh, nightly, per_model))
+            print(
+                f"{years}y: {raw_rows} raw rows, {cases} cases, fresh {fresh:.1f} s, nightly {nightly:.1f} s",
+                flush=True,
+            )
 
         print(f"load average: {os.getloadavg()}")
         print(f"{'history':>8} {'raw rows':>10} {'cases':>9} {'fresh build s':>14} {'nightly build s':>16}")

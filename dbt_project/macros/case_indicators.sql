@@ -59,8 +59,9 @@
 
 {#-
     pre-hook: record in intermediate.fct_case_indicators__affected the (grain, period_start)
-    this run recomputes; ('*', null) when it recomputes everything (first run, full refresh,
-    no state). fct_indicators reads these keys and empties the table once it has used them.
+    this run (invocation_id) recomputes; ('*', null) when it recomputes everything (first run,
+    full refresh, no state). fct_indicators reads the keys of every run since it last ran and
+    then empties the table (so a run that built fct_case_indicators alone is not lost).
     Affected, from the state table (before fct_cases was merged) and fct_cases now:
       1. every period (each grain) containing a day any changed case — old or new version,
          any input — is anchored on (any of its four local days);
@@ -157,28 +158,38 @@
 
     select
         grain,
-        period_start
-    from touched
-    union
-    select
-        periods.grain,
-        periods.period_start
-    from periods
-    inner join satisfaction_moved_years as y
-        on cast(left(periods.period, 4) as integer) between y.period_year + 1 and y.period_year + 3
+        period_start,
+        '{{ invocation_id }}' as invocation_id
+    from (
+        select
+            grain,
+            period_start
+        from touched
+        union
+        select
+            periods.grain,
+            periods.period_start
+        from periods
+        inner join satisfaction_moved_years as y
+            on cast(left(periods.period, 4) as integer) between y.period_year + 1 and y.period_year + 3
+    )
     {%- else -%}
-    insert into intermediate.fct_case_indicators__affected values ('*', null)
+    insert into intermediate.fct_case_indicators__affected values ('*', null, '{{ invocation_id }}')
     {%- endif -%}
 {%- endmacro %}
 
-{#- true when fct_case_indicators recomputed (or has to recompute) the period of a row of `alias` -#}
-{% macro case_indicators_affected_period(alias) -%}
+{#-
+    true when fct_case_indicators recomputes the period of a row of `alias`: in this run
+    (this_run) or in any run since fct_indicators last took the periods over
+-#}
+{% macro case_indicators_affected_period(alias, this_run=false) -%}
+    {%- set run = " and a.invocation_id = '" ~ invocation_id ~ "'" if this_run else "" -%}
     (
-        exists (select 1 from intermediate.fct_case_indicators__affected as a where a.grain = '*')
+        exists (select 1 from intermediate.fct_case_indicators__affected as a where a.grain = '*'{{ run }})
         or exists (
             select 1
             from intermediate.fct_case_indicators__affected as a
-            where a.grain = {{ alias }}.grain and a.period_start = {{ alias }}.period_start
+            where a.grain = {{ alias }}.grain and a.period_start = {{ alias }}.period_start{{ run }}
         )
     )
 {%- endmacro %}

@@ -33,7 +33,7 @@
         on_schema_change='fail',
         pre_hook=[
             "create schema if not exists intermediate",
-            "create table if not exists intermediate.fct_case_indicators__affected (grain varchar, period_start date)",
+            "create table if not exists intermediate.fct_case_indicators__affected (grain varchar, period_start date, invocation_id varchar)",
             "{{ case_indicators_record_affected() }}",
         ],
         post_hook=[
@@ -90,7 +90,7 @@ period_as_of as (
     from all_period_as_of
     {% if is_incremental() -%}
         -- the periods the pre-hook recorded as affected
-        where {{ case_indicators_affected_period('all_period_as_of') }}
+        where {{ case_indicators_affected_period('all_period_as_of', this_run=true) }}
     {%- endif %}
 ),
 
