@@ -27,7 +27,7 @@ DISTRICT = "硚口区"
 DAYS = [date(2024, 2, 1) + timedelta(days=i) for i in range(7)]  # 2024-02-04 is a 调休 Sunday
 FIRST_BUILD = DAYS[:5]
 CASE_MODELS = (
-    "indicator_targets stg_platform__cases fct_case_events fct_cases fct_case_indicators dim_calendar "
+    "indicator_targets stg_platform__cases fct_case_events fct_cases int_periods fct_case_indicators dim_calendar "
     "dim_channel dim_case_type dim_category dim_grid dim_street dim_handling_unit"
 )
 MART_TABLES = (
@@ -320,6 +320,80 @@ def test_incremental_runs_equal_a_full_refresh_and_a_fresh_warehouse(env, first)
         assert rows(inc, f"select count(*) from marts.{table} where case_id = ?", [y]) == [(0,)]
     n_cases = len({r["case_id"] for r in versions(DAYS)} - {y})
     assert rows(inc, "select count(*) from marts.fct_cases") == [(n_cases,)]
+
+
+def _late_batch(folder: Path, name: str, changes: list[dict]) -> Path:
+    path = folder / f"late-{name}.jsonl"
+    path.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in changes), encoding="utf-8")
+    return path
+
+
+def test_incremental_indicators_equal_a_full_refresh_over_nightly_loads_and_late_updates(env, first):
+    """fct_case_indicators recomputes only affected periods, yet equals a full refresh and a fresh
+    warehouse after each of: a new day, a late update of old cases (one's due_at moves to another
+    week, one's closed_at is set in an old period, one's due_at moves past every day loaded), and
+    another new day."""
+    root, folder = env
+    last = {r["case_id"]: r for r in versions(FIRST_BUILD)}  # the latest version of each case
+    old = sorted(
+        (r for r in last.values() if r["due_at"] and not r["closed_at"] and r["status"] != "不予受理"),
+        key=lambda r: r["received_at"],
+    )
+    a, b, c = old[0], old[1], old[2]
+    stamp = (max(ts(r["updated_at"]) for r in versions(DAYS[:6])) + timedelta(minutes=1)).isoformat()
+    moved_due = (ts(a["due_at"]) - timedelta(days=7)).isoformat()
+    closed_old = (ts(b["received_at"]) + timedelta(hours=3)).isoformat()
+    beyond = (ts(c["due_at"]) + timedelta(days=60)).isoformat()
+    late = _late_batch(
+        folder,
+        "1",
+        [
+            {**a, "due_at": moved_due, "updated_at": stamp},
+            {**b, "closed_at": closed_old, "status": "已办结", "updated_at": stamp},
+            {**c, "due_at": beyond, "updated_at": stamp},
+        ],
+    )
+    steps = [(DAYS[5], write_day(folder, DAYS[5])), (DAYS[5], late), (DAYS[6], write_day(folder, DAYS[6]))]
+
+    inc = root / "indicators_incremental.duckdb"
+    shutil.copyfile(first, inc)
+    for i, step in enumerate(steps):
+        load(inc, [step])
+        before = rows(inc, "select max(rowid) from marts.fct_case_indicators")[0][0]
+        build(inc)
+        rewritten = set(
+            rows(
+                inc, "select distinct grain, period from marts.fct_case_indicators where rowid > ?", [before]
+            )
+        )
+        periods = set(rows(inc, "select distinct grain, period from marts.fct_case_indicators"))
+        if i == 1:
+            # the late update: the old and new weeks of A's due day, B's received day, C's far day
+            for t in (a["due_at"], moved_due, closed_old, beyond):
+                d = ts(t).date()
+                assert ("day", d.isoformat()) in rewritten, t
+                assert ("week", f"{d.isocalendar()[0]}-W{d.isocalendar()[1]:02d}") in rewritten, t
+            assert len(rewritten) < len(periods)  # not everything was recomputed
+        full = root / f"indicators_full_{i}.duckdb"
+        shutil.copyfile(inc, full)
+        build(full, "run", "--full-refresh")
+        for table in ("fct_cases", "fct_case_indicators"):
+            assert _table(inc, table) == _table(full, table), (i, table)
+    fresh = root / "indicators_fresh.duckdb"
+    load(fresh, [(d, write_day(folder, d)) for d in FIRST_BUILD] + steps)
+    build(fresh, "build", "--exclude-resource-type", "test", "--exclude-resource-type", "unit_test")
+    for table in ("fct_cases", "fct_case_indicators"):
+        assert _table(inc, table, LINEAGE) == _table(fresh, table, LINEAGE), table
+    # the late versions won, and the figures saw them: C's due day now exists as a period
+    got = rows(inc, "select due_at from marts.fct_cases where case_id = ?", [c["case_id"]])
+    assert got == [(ts(beyond),)]
+    d = ts(beyond).date().isoformat()
+    assert rows(
+        inc,
+        "select numerator, denominator from marts.fct_case_indicators"
+        " where indicator = 'ontime_close_rate' and grain = 'day' and period = ? and scope = 'all'",
+        [d],
+    ) == [(0, 0)]
 
 
 # --------------------------------------------------------------------------------------- personal data

@@ -6,25 +6,51 @@
     handling_unit:<x>). The interpretations are documented in _marts__models.yml.
 
     Shape: each case is placed in a period by one timestamp per indicator family (its anchor:
-    received_at, due_at, closed_at or visited_at, in Asia/Shanghai local time); the flags of a
-    case are evaluated against that period's as_of = least(period end, newest updated_at
-    loaded); each case counts once in each of its scopes (all, its channel, street and unit);
-    every (grain, period) between the first and the last anchored day gets a row for every
-    scope seen, with 0 / 0 where nothing is anchored (so a quiet channel on a quiet day reads
-    0 / 0 and null, not "missing").
+    received_at, due_at, closed_at or visited_at, in Asia/Shanghai local time) through the
+    period map int_periods; the flags of a case are evaluated against that period's as_of =
+    least(period end, newest updated_at loaded); each case counts once in each of its scopes
+    (all, its channel, street and unit); every (grain, period) between the first and the last
+    anchored day gets a row for every scope seen, with 0 / 0 where nothing is anchored (so a
+    quiet channel on a quiet day reads 0 / 0 and null, not "missing").
 
     vars: dispatch_limit_hours (24), and — to restrict the output, e.g. in unit tests —
     case_indicator_grains, case_indicator_scopes, case_indicators (all by default).
+
+    Incremental (delete+insert by (grain, period_start)): a run recomputes only the affected
+    periods (macros/case_indicators.sql, case_indicators_record_affected, says which; the
+    pre-hook writes them to intermediate.fct_case_indicators__affected) and reads only the
+    cases anchored on their days; it equals a full refresh row for row. The post-hook keeps
+    each case's inputs and four local days as this model last saw them
+    (intermediate.fct_case_indicators__cases), so the old version of a changed case is known
+    after fct_cases has been merged, and deletes the periods outside the first..last anchored
+    day. A change of the seed indicator_targets or of dispatch_limit_hours needs --full-refresh.
 -#}
+{{
+    config(
+        materialized='incremental',
+        unique_key=['grain', 'period_start'],
+        incremental_strategy='delete+insert',
+        on_schema_change='fail',
+        pre_hook=[
+            "create schema if not exists intermediate",
+            "create table if not exists intermediate.fct_case_indicators__affected (grain varchar, period_start date, invocation_id varchar)",
+            "{{ case_indicators_record_affected() }}",
+        ],
+        post_hook=[
+            "create table if not exists intermediate.fct_case_indicators__cases as select {{ case_indicator_inputs() }}, {{ case_local_days('c') }} from {{ ref('fct_cases') }} as c limit 0",
+            "delete from intermediate.fct_case_indicators__cases as s where not exists (select 1 from {{ ref('fct_cases') }} as c where c.case_id = s.case_id and row({{ case_indicator_inputs('c') }}) is not distinct from row({{ case_indicator_inputs('s') }}))",
+            "insert into intermediate.fct_case_indicators__cases select {{ case_indicator_inputs() }}, {{ case_local_days('c') }} from {{ ref('fct_cases') }} as c where not exists (select 1 from intermediate.fct_case_indicators__cases as s where s.case_id = c.case_id)",
+            "delete from {{ this }} where not exists (select 1 from ({{ case_anchor_bounds(ref('fct_cases')) }}) as b where {{ this }}.period_start <= b.last_day and {{ this }}.period_end > b.first_day)",
+        ]
+    )
+}}
 {%- set grains = var('case_indicator_grains', ['day', 'week', 'month', 'year']) -%}
-{%- set scope_kinds = var('case_indicator_scopes', ['all', 'channel', 'street', 'handling_unit']) -%}
 {%- set indicators = var('case_indicators', [
     'case_count', 'dispatch_timely_rate', 'ontime_close_rate', 'urge_rate', 'satisfaction_rate',
     'bizenv_ontime_close_rate', 'key_supervision_done_rate', 'close_rate', 'visit_rate']) -%}
 {%- set limit_seconds = (var('dispatch_limit_hours', 24) | float * 3600) | int -%}
 {#- the year grain is always computed: satisfaction_rate's target needs the previous years -#}
 {%- set computed_grains = grains if 'year' in grains else grains + ['year'] -%}
-{%- set scope_list = "'" ~ scope_kinds | join("', '") ~ "'" -%}
 
 with
 
@@ -32,13 +58,64 @@ cases as (
     select * from {{ ref('fct_cases') }}
 ),
 
-targets as (
-    select * from {{ ref('indicator_targets') }}
-),
-
 loaded as (
     -- the newest updated_at loaded: no figure knows anything later than this
     select max(updated_at) as loaded_until from cases
+),
+
+bounds as (
+    {{ case_anchor_bounds('cases') }}
+),
+
+day_periods as (
+    -- each day from the first to the last anchored day and its period, per computed grain
+    select period_map.*
+    from {{ ref('int_periods') }} as period_map
+    inner join bounds on period_map.local_day between bounds.first_day and bounds.last_day
+    where period_map.grain in ({{ "'" ~ computed_grains | join("', '") ~ "'" }})
+),
+
+all_period_as_of as (
+    select distinct
+        grain,
+        period_start,
+        period,
+        period_end,
+        least(period_end_at, (select loaded.loaded_until from loaded)) as as_of
+    from day_periods
+),
+
+period_as_of as (
+    select all_period_as_of.*
+    from all_period_as_of
+    {% if is_incremental() -%}
+        -- the periods the pre-hook recorded as affected
+        where {{ case_indicators_affected_period('all_period_as_of', this_run=true) }}
+    {%- endif %}
+),
+
+{% if is_incremental() %}
+wanted_days as (
+    -- the days of the periods recomputed
+    select distinct day_periods.local_day
+    from day_periods
+    inner join period_as_of
+        on day_periods.grain = period_as_of.grain and day_periods.period_start = period_as_of.period_start
+),
+{% endif %}
+
+wanted_cases as (
+    select cases.*
+    from cases
+    {% if is_incremental() -%}
+        -- only the cases anchored on a day of a period recomputed
+        where
+        {%- for day in ['received', 'due', 'closed', 'visited'] %}
+            {{ 'or ' if not loop.first }}cast(timezone('Asia/Shanghai', cases.{{ day }}_at) as date) in (
+                select wanted_days.local_day from wanted_days
+            )
+        {%- endfor %}
+    {%- endif %}
 ),
 
 judged as (
@@ -46,7 +123,7 @@ judged as (
     select
         *,
         coalesce(status = '不予受理', false) as rejected
-    from cases
+    from wanted_cases
 ),
 
 anchored as (
@@ -83,61 +160,6 @@ anchors as (
         *,
         cast(timezone('Asia/Shanghai', anchor_at) as date) as anchor_date
     from anchored
-),
-
-grains as (
-    select unnest([{{ "'" ~ computed_grains | join("', '") ~ "'" }}]) as grain
-),
-
-days as (
-    select cast(unnest(generate_series(min(anchor_date), max(anchor_date), interval 1 day)) as date) as local_day
-    from anchors
-),
-
-day_periods as (
-    -- each day and the period it falls in, per grain (weeks are ISO: Monday to Sunday)
-    select
-        days.local_day,
-        grains.grain,
-        cast(date_trunc(grains.grain, days.local_day) as date) as period_start
-    from days
-    cross join grains
-),
-
-periods as (
-    select distinct
-        grain,
-        period_start
-    from day_periods
-),
-
-period_bounds as (
-    select
-        grain,
-        period_start,
-        case grain
-            when 'day' then strftime(period_start, '%Y-%m-%d')
-            when 'week' then strftime(period_start, '%G-W%V')
-            when 'month' then strftime(period_start, '%Y-%m')
-            else strftime(period_start, '%Y')
-        end as period,
-        cast(period_start + case grain
-            when 'day' then interval 1 day
-            when 'week' then interval 7 day
-            when 'month' then interval 1 month
-            else interval 1 year
-        end as date) as period_end
-    from periods
-),
-
-period_as_of as (
-    select
-        period_bounds.*,
-        least(
-            timezone('Asia/Shanghai', cast(period_bounds.period_end as timestamp)),
-            (select loaded.loaded_until from loaded)
-        ) as as_of
-    from period_bounds
 ),
 
 placed as (
@@ -197,12 +219,7 @@ scoped as (
     -- one row per case, period and scope it may count in
     select
         flags.*,
-        unnest([
-            'all',
-            'channel:' || flags.channel,
-            'street:' || flags.street,
-            'handling_unit:' || flags.handling_unit
-        ]) as scope
+        {{ case_scopes('flags') }} as scope
     from flags
 ),
 
@@ -229,26 +246,13 @@ measured as (
         count_if(d_visit) as visit_d,
         count_if(d_visit and visited_by_as_of) as visit_n
     from scoped
-    where scope is not null and split_part(scope, ':', 1) in ({{ scope_list }})
+    where scope is not null and split_part(scope, ':', 1) in ({{ case_indicator_scope_list() }})
     group by grain, period_start, scope
-),
-
-case_scopes as (
-    select
-        unnest([
-            'all',
-            'channel:' || channel,
-            'street:' || street,
-            'handling_unit:' || handling_unit
-        ]) as scope
-    from cases
 ),
 
 scopes as (
     -- every scope seen in the cases: each gets a row in every period, 0 / 0 when empty
-    select distinct scope
-    from case_scopes
-    where scope is not null and split_part(scope, ':', 1) in ({{ scope_list }})
+    {{ case_scopes_seen('cases') }}
 ),
 
 dense as (
@@ -287,11 +291,11 @@ dense as (
 
 measures as (
     select
-        grain,
-        period,
         scope,
+        grain,
         period_start,
         period_end,
+        period,
         as_of,
         unnest([
             { 'indicator': 'case_count', 'numerator': case_count, 'denominator': null },
@@ -309,12 +313,7 @@ measures as (
 
 unpivoted as (
     select
-        grain,
-        period,
-        scope,
-        period_start,
-        period_end,
-        as_of,
+        * exclude (measure),
         struct_extract(measure, 'indicator') as indicator,
         struct_extract(measure, 'numerator') as numerator,
         struct_extract(measure, 'denominator') as denominator
@@ -344,7 +343,7 @@ target_years as (
         period_years.period_year,
         arg_max(seed.target, seed.valid_from_year) as target, -- noqa: RF04
         arg_max(seed.direction, seed.valid_from_year) as direction
-    from targets as seed
+    from {{ ref('indicator_targets') }} as seed
     inner join period_years on seed.valid_from_year <= period_years.period_year
     group by seed.indicator, period_years.period_year
 ),
@@ -356,6 +355,27 @@ satisfaction_years as (
         case when satisfaction_d > 0 then satisfaction_n / satisfaction_d end as rate
     from dense
     where grain = 'year'
+    {% if is_incremental() %}
+        -- the years not recomputed: their rate as this table holds it
+        union all
+        select
+            kept.scope,
+            cast(kept.period as integer) as period_year,
+            kept.value as rate
+        from {{ this }} as kept
+        inner join all_period_as_of
+            on
+                kept.grain = all_period_as_of.grain
+                and kept.period_start = all_period_as_of.period_start
+        where
+            kept.grain = 'year'
+            and kept.indicator = 'satisfaction_rate'
+            and not exists (
+                select 1
+                from period_as_of
+                where period_as_of.grain = kept.grain and period_as_of.period_start = kept.period_start
+            )
+    {% endif %}
 ),
 
 satisfaction_history as (
@@ -411,11 +431,7 @@ final as (
         value, -- noqa: RF04
         cast(target_exact as decimal(6, 4)) as target, -- noqa: RF04
         direction,
-        case
-            when value is null or target_exact is null then null
-            when direction = 'ge' then value >= target_exact
-            else value <= target_exact
-        end as met
+        {{ indicator_met('value', 'target_exact') }} as met
     from targeted
     where
         grain in ({{ "'" ~ grains | join("', '") ~ "'" }})

@@ -68,45 +68,42 @@ scoped as (
     ])) as scopes (scope)
 ),
 
-monthly as (
-    select
-        fiscal_year,
-        'month' as grain,
-        strftime(make_date(fiscal_year, month, 1), '%Y-%m') as period,
-        scope,
-        make_date(fiscal_year, month, 1) as period_start,
-        cast(make_date(fiscal_year, month, 1) + interval 1 month as date) as period_end,
-        sum(adjusted_budget) as budget,
-        sum(executed_ytd) as executed
-    from scoped
-    group by all
-),
-
-yearly as (
-    select
-        fiscal_year,
-        'year' as grain,
-        cast(fiscal_year as varchar) as period,
-        scope,
-        make_date(fiscal_year, 1, 1) as period_start,
-        make_date(fiscal_year + 1, 1, 1) as period_end,
-        sum(adjusted_budget) as budget,
-        sum(executed_ytd) as executed
-    from scoped
-    where month = 12
-    group by all
+period_map as (
+    -- the months and years of each fiscal year, labelled and bounded as every indicator is
+    select *
+    from {{ ref('int_periods') }}
+    where grain in ('month', 'year') and local_day = period_start
 ),
 
 periods as (
-    select * from monthly
-    union all
-    select * from yearly
+    select
+        scoped.fiscal_year,
+        period_map.grain,
+        period_map.period,
+        scoped.scope,
+        period_map.period_start,
+        period_map.period_end,
+        period_map.period_end_at,
+        sum(scoped.adjusted_budget) as budget,
+        sum(scoped.executed_ytd) as executed
+    from scoped
+    inner join period_map
+        on (
+            period_map.grain = 'month'
+            and period_map.period_start = make_date(scoped.fiscal_year, scoped.month, 1)
+        ) or (
+            -- the year's figures are its December's (budget in force and executed at year end)
+            period_map.grain = 'year'
+            and period_map.period_start = make_date(scoped.fiscal_year, 1, 1)
+            and scoped.month = 12
+        )
+    group by all
 ),
 
 bounded as (
     select
         periods.*,
-        least(timezone('Asia/Shanghai', cast(periods.period_end as timestamp)), loaded.loaded_until) as as_of,
+        least(periods.period_end_at, loaded.loaded_until) as as_of,
         datediff('day', make_date(periods.fiscal_year, 1, 1), periods.period_end) as elapsed_days,
         datediff('day', make_date(periods.fiscal_year, 1, 1), make_date(periods.fiscal_year + 1, 1, 1))
             as year_days
@@ -228,9 +225,5 @@ final as (
 
 select
     *,
-    case
-        when value is null or target is null then null
-        when direction = 'ge' then value >= target
-        else value <= target
-    end as met
+    {{ indicator_met('value', 'target') }} as met
 from final
