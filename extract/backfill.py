@@ -208,25 +208,25 @@ def run(
         raise AssertionError("unreachable")
 
     pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="backfill")
+    queue = iter(spans)
+    futures: dict = {}
+
+    def submit_next() -> None:  # at most `workers` windows in flight: after a failure none starts
+        span = next(queue, None)
+        if span is not None:
+            futures[pool.submit(one, span)] = span
+
     try:
-        futures = {pool.submit(one, s): s for s in spans}
-        pending = set(futures)
-        while pending:
-            done, pending = wait(pending, return_when=FIRST_COMPLETED)
+        for _ in range(workers):
+            submit_next()
+        while futures:
+            done, _ = wait(futures, return_when=FIRST_COMPLETED)
+            failed = []
             for fut in done:
-                span = futures[fut]
-                exc = fut.exception()
-                if exc is not None:
-                    for p in pending:
-                        p.cancel()
-                    wait(pending)
-                    finished = len(result.manifests)
-                    if isinstance(exc, ExtractError):
-                        raise ExtractError(
-                            f"backfill stopped at {span.source} {span.label}: {exc}"
-                            f" ({finished} of {len(spans)} windows landed; re-run to resume)"
-                        ) from exc
-                    raise exc
+                span = futures.pop(fut)
+                if fut.exception() is not None:
+                    failed.append((span, fut.exception()))
+                    continue
                 manifest, skipped = fut.result()
                 result.manifests[span] = manifest
                 result.skipped += skipped
@@ -234,6 +234,20 @@ def run(
                 result.records += manifest.count
                 if on_window:
                     on_window(span, manifest, skipped)
+            if failed:
+                wait(futures)  # windows already running finish and stay landed (a re-run skips them)
+                for fut, span in list(futures.items()):
+                    if fut.exception() is None:
+                        result.manifests[span] = fut.result()[0]
+                span, exc = failed[0]
+                if isinstance(exc, ExtractError):
+                    raise ExtractError(
+                        f"backfill stopped at {span.source} {span.label}: {exc}"
+                        f" ({len(result.manifests)} of {len(spans)} windows landed; re-run to resume)"
+                    ) from exc
+                raise exc
+            for _ in done:
+                submit_next()
     except BaseException:
         pool.shutdown(wait=True, cancel_futures=True)
         raise

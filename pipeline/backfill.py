@@ -24,6 +24,7 @@ from minhu import fault, warehouse
 from minhu.progress import Progress
 
 from . import freshness
+from .dates import date_range
 from .transform import dbt
 
 log = logging.getLogger(__name__)
@@ -125,6 +126,6 @@ def airflow_build_gate_publish(start: date, end: date) -> dict:
     """The DAG's one coarse task: the newest landing of every window of the range, one transaction."""
     from . import nightly
 
-    dates = [d for s in bf.plan_range(start, end, ("cases",)) for d in s.days]
+    dates = date_range(start, end)
     manifests = bf.landed(bf.plan_range(start, end))
     return nightly.airflow_build_gate_publish(dates, "backfill", step=build_step(manifests, dates))
