@@ -202,6 +202,7 @@ def test_a_crashed_backfill_resumes_skipping_landed_windows_and_a_rerun_skips_al
     assert landed == 2  # one worker: the two windows before the interrupted one
     assert not list((home / "raw").glob("*/*/.landing*"))
 
+    caplog.clear()
     caplog.set_level(logging.INFO, logger="minhu.progress")
     assert main(RANGE) == 0
     assert "backfill: 5 windows, skipped 2 already landed" in capsys.readouterr().err
