@@ -119,7 +119,7 @@ def test_airflow_dags_test_backfill_lands_the_cli_windows_in_group_tasks_then_on
             "test",
             "backfill",
             "-c",
-            '{"start": "2024-02-28", "end": "2024-03-02"}',
+            '{"start": "2024-02-29", "end": "2024-03-01"}',
         ],
         cwd=ROOT,
         env=airflow_env(home),
@@ -130,12 +130,10 @@ def test_airflow_dags_test_backfill_lands_the_cli_windows_in_group_tasks_then_on
     log = out.stdout + out.stderr
     assert out.returncode == 0, log[-5000:]
     # the windows of `minhu backfill`: cases and payments a month window each, clipped to the
-    # range, budget lines once; 5 windows make one group task of 8, then one build_gate_publish
-    assert sorted(p.name for p in (home / "raw" / "cases").iterdir()) == [
-        "2024-02-28..2024-02-29",
-        "2024-03-01..2024-03-02",
-    ]
-    assert sorted(p.name for p in (home / "raw" / "budget_lines").iterdir()) == ["2024-03-02"]
+    # range (here one day each: the nightly's folders), budget lines once for the fiscal year;
+    # 5 windows make one group task of 8, then one build_gate_publish
+    assert sorted(p.name for p in (home / "raw" / "cases").iterdir()) == ["2024-02-29", "2024-03-01"]
+    assert sorted(p.name for p in (home / "raw" / "budget_lines").iterdir()) == ["2024-03-01"]
     assert "starting task_id=extract map_index=0" in log
     assert "starting task_id=extract map_index=1" not in log
     assert "task_id=build_gate_publish" in log
@@ -144,9 +142,9 @@ def test_airflow_dags_test_backfill_lands_the_cli_windows_in_group_tasks_then_on
         batches = [r[0] for r in con.execute("select batch from raw.landings order by 1").fetchall()]
     finally:
         con.close()
-    days = ["2024-02-28", "2024-02-29", "2024-03-01", "2024-03-02"]
-    assert batches == [  # a month landing loads as the day batches a nightly run of each date loads
-        "api/budget_lines/2024-03-02",
+    days = ["2024-02-29", "2024-03-01"]
+    assert batches == [  # the day batches a nightly run of each date loads
+        "api/budget_lines/2024-03-01",
         *(f"api/cases/{d}" for d in days),
         *(f"api/payments/{d}" for d in days),
     ]
