@@ -1,11 +1,14 @@
 """
 ### backfill — the nightly pipeline over a range of business dates (Airflow DAG)
 
-Triggered by hand with `{"start": "2024-01-01", "end": "2024-12-31"}`. Extraction runs one task
-per month of the range (a task per day would cost more in scheduling than in work); then one
+Triggered by hand with `{"start": "2024-01-01", "end": "2024-12-31"}`. The range is cut into the
+windows of `minhu backfill` (cases and payments a month each, budget lines once a fiscal year);
+one mapped extract task lands a group of 8 windows, 4 at a time (MINHU_BACKFILL_WORKERS), skipping
+windows already landed whose /count still matches, so a cleared or retried task resumes. Then one
 `build_gate_publish` task: one transaction over the warehouse, holding its lease throughout (a
-nightly run or an import waits for it, and it for them), building every landed window, one quality
-gate, the docs, one compare-and-swap publish. A backfill sends no reports. Same steps from the shell: `minhu backfill --start 2024-01-01 --end 2024-12-31`.
+nightly run or an import waits for it, and it for them), loading every window's newest landing,
+one dbt build, one quality gate, the docs, one compare-and-swap publish. A backfill sends no
+reports. Same steps from the shell: `minhu backfill --start 2024-01-01 --end 2024-12-31`.
 """
 
 from __future__ import annotations
@@ -32,31 +35,28 @@ from pipeline.alerts import failure_notifier, failure_notifier_unless_gate
 )
 def backfill():
     @task
-    def months(**context) -> list[list[str]]:
-        from pipeline.dates import month_chunks, parse_date
+    def windows(**context) -> list[list[list[str]]]:
+        from pipeline.backfill import groups
+        from pipeline.dates import parse_date
 
         params = context["params"]
-        chunks = month_chunks(parse_date(params["start"]), parse_date(params["end"]))
-        return [[a.isoformat(), b.isoformat()] for a, b in chunks]
+        return groups(parse_date(params["start"]), parse_date(params["end"]))
 
     @task
-    def extract(chunk: list[str]) -> list[str]:
-        from pipeline import nightly as steps
-        from pipeline.dates import date_range, parse_date
+    def extract(group: list[list[str]]) -> int:
+        from pipeline.backfill import extract_group
 
-        dates = date_range(parse_date(chunk[0]), parse_date(chunk[1]))
-        steps.extract(dates)
-        return chunk
+        return extract_group(group)
 
     @task(on_failure_callback=failure_notifier_unless_gate())
-    def build_gate_publish(chunks: list[list[str]]) -> None:
-        from pipeline import nightly as steps
-        from pipeline.dates import date_range, parse_date
+    def build_gate_publish(skipped: list[int], **context) -> None:
+        from pipeline.backfill import airflow_build_gate_publish
+        from pipeline.dates import parse_date
 
-        dates = [d for a, b in chunks for d in date_range(parse_date(a), parse_date(b))]
-        steps.airflow_build_gate_publish(dates, "backfill")
+        params = context["params"]
+        airflow_build_gate_publish(parse_date(params["start"]), parse_date(params["end"]))
 
-    landed = extract.expand(chunk=months())
+    landed = extract.expand(group=windows())
     build_gate_publish(landed)
 
 

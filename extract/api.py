@@ -34,6 +34,10 @@ class ExtractError(RuntimeError):
     pass
 
 
+class CountMismatch(ExtractError):
+    """The records landed for a window disagree with the source's /count (e.g. a dropped record)."""
+
+
 @dataclass
 class Window:
     source: str

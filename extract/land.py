@@ -28,7 +28,7 @@ from minhu.calendar import TZ
 from minhu.lease import pid_alive
 from minhu.settings import get_settings
 
-from .api import Client, ExtractError, FetchStats, Window
+from .api import Client, CountMismatch, FetchStats, Window
 
 
 @dataclass
@@ -77,7 +77,11 @@ def landing_dir(source: str, business_date: date) -> Path:
 
 
 def latest_landing(source: str, business_date: date) -> Manifest | None:
-    folder = landing_dir(source, business_date)
+    return latest_in(landing_dir(source, business_date))
+
+
+def latest_in(folder: Path) -> Manifest | None:
+    """The newest complete landing in a window's folder, or None."""
     if not folder.exists():
         return None
     done = sorted(
@@ -89,12 +93,20 @@ def latest_landing(source: str, business_date: date) -> Manifest | None:
 def land_window(
     source: str, business_date: date, client: Client | None = None, limit: int = 1000
 ) -> Manifest:
-    """Extract one window, land it, and reconcile the landed count with the source's /count."""
-    settings = get_settings()
-    client = client or Client()
-    window = day_window(source, business_date, settings.district)
+    """Extract one day window, land it, and reconcile the landed count with the source's /count."""
+    window = day_window(source, business_date, get_settings().district)
+    return land(
+        window, landing_dir(source, business_date), business_date.isoformat(), client or Client(), limit
+    )
+
+
+def land(window: Window, target: Path, label: str, client: Client, limit: int = 1000) -> Manifest:
+    """Extract any window into `target` (one folder a window), reconciled with the source's /count.
+
+    `label` is the manifest's business_date: the date of a day window, ``first..last`` for a
+    backfill's month window (extract/backfill.py)."""
+    source = window.source
     stats = FetchStats()
-    target = landing_dir(source, business_date)
     made = _make_dirs(target)
     _sweep_dead_tmp(target)
     tmp = Path(tempfile.mkdtemp(prefix=f"{TMP_PREFIX}{socket.gethostname()}.{os.getpid()}.", dir=target))
@@ -111,18 +123,18 @@ def land_window(
                     count += 1
         source_count = client.count(window)
         if count != source_count:
-            raise ExtractError(
+            raise CountMismatch(
                 f"{window}: landed {count} records but the source counts {source_count}; nothing was landed"
             )
         checksum = digest.hexdigest()
-        previous = latest_landing(source, business_date)
+        previous = latest_in(target)
         if previous and previous.checksum == checksum:
             landed = True
             return previous
         extracted_at = datetime.now(TZ)
         manifest = Manifest(
             source=source,
-            business_date=business_date.isoformat(),
+            business_date=label,
             window={k: v for k, v in window.params().items()},
             count=count,
             source_count=source_count,

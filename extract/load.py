@@ -8,7 +8,7 @@ again gives the same warehouse. Every column is text in ``raw``; dbt staging typ
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from pathlib import Path
 
 import duckdb
@@ -98,3 +98,78 @@ def load_batch(
         con.execute("rollback")
         raise
     return loaded
+
+
+def load_days(
+    con: duckdb.DuckDBPyConnection,
+    source: str,
+    records_path: Path,
+    days: list[date],
+    *,
+    checksum: str,
+    landed_count: int,
+) -> int:
+    """Load a landing of several business dates (a backfill's month window) as one batch a date.
+
+    Each record goes to ``api/<source>/<D>``, D the local (Asia/Shanghai) date of its
+    ``updated_at`` — the batch the nightly day window of D loads, with the same records — and
+    every date of `days` gets its raw.landings row (an empty date too, as a nightly landing of
+    it would). The window was reconciled with the source's /count as a whole when it was landed
+    (``landing_path`` names that landing), so a date's source_count is left null: no /count was
+    asked for the date alone. Replaces exactly those batches; returns rows loaded.
+    """
+    ensure_raw(con)
+    keys = schemas.keys(source)
+    columns = "{" + ", ".join(f"'{k}': 'VARCHAR'" for k in keys) + "}"
+    prefix = f"api/{source}/"
+    batches = [prefix + d.isoformat() for d in days]
+    first, last = min(days), max(days)
+    now = datetime.now(TZ)
+    cols = ", ".join(f'"{k}"' for k in keys)
+    con.execute("begin")
+    try:
+        con.execute(f"delete from raw.{source} where list_contains(?, _batch)", [batches])
+        if landed_count:
+            # the source filters the window on updated_at, so every record has a date of `days`;
+            # one it could not be placed by (no parseable updated_at) stays in the first date's batch
+            con.execute(
+                f"""insert into raw.{source}
+                with r as (
+                    select *, row_number() over () as _pos
+                    from read_json(?, format = 'newline_delimited', columns = {columns})
+                ), d as (
+                    select *, cast(timezone('Asia/Shanghai', try_cast(updated_at as timestamptz)) as date) as _d
+                    from r
+                ), b as (
+                    select *, ? || strftime(case when _d between ? and ? then _d else ? end, '%Y-%m-%d') as _b
+                    from d
+                )
+                select {cols}, _b, row_number() over (partition by _b order by _pos), ?
+                from b""",
+                [str(records_path), prefix, first, last, first, now],
+            )
+        counts = dict(
+            con.execute(
+                f"select _batch, count(*) from raw.{source} where list_contains(?, _batch) group by 1",
+                [batches],
+            ).fetchall()
+        )
+        if sum(counts.values()) != landed_count:
+            raise RuntimeError(
+                f"{records_path}: {sum(counts.values())} rows loaded but the landing holds {landed_count}"
+            )
+        con.execute("delete from raw.landings where list_contains(?, batch)", [batches])
+        con.executemany(
+            "insert into raw.landings (batch, source, kind, business_date, file_name, checksum, landed_count,"
+            " source_count, quarantined, loaded_rows, landing_path, loaded_at)"
+            " values (?, ?, 'api', ?, null, ?, ?, null, 0, ?, ?, ?)",
+            [
+                [b, source, d, checksum, counts.get(b, 0), counts.get(b, 0), str(records_path.parent), now]
+                for b, d in zip(batches, days, strict=True)
+            ],
+        )
+        con.execute("commit")
+    except Exception:
+        con.execute("rollback")
+        raise
+    return sum(counts.values())

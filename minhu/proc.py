@@ -61,11 +61,14 @@ def run_child(
     cwd: str | None = None,
     timeout: float | None = None,
     started: Callable[[subprocess.Popen], None] | None = None,
+    on_line: Callable[[str], None] | None = None,
 ) -> subprocess.CompletedProcess:
     """Run `cmd` to completion in a process group that dies with this process; capture its output.
 
-    ``started(proc)`` is called once the child runs (the fault hooks use it). Raises
-    subprocess.TimeoutExpired after `timeout` seconds, the group killed.
+    ``started(proc)`` is called once the child runs (the fault hooks use it). ``on_line(line)``
+    is called with each stdout line as it comes (progress), from a reader thread; the whole
+    output is still returned. Raises subprocess.TimeoutExpired after `timeout` seconds, the
+    group killed.
     """
     proc = subprocess.Popen(
         cmd,
@@ -81,7 +84,10 @@ def run_child(
     try:
         if started is not None:
             started(proc)
-        out, err = proc.communicate(timeout=timeout)
+        if on_line is None:
+            out, err = proc.communicate(timeout=timeout)
+        else:
+            out, err = _communicate_lines(proc, on_line, timeout)
     except BaseException:
         kill_group(proc)
         raise
@@ -90,3 +96,32 @@ def run_child(
     except (ProcessLookupError, PermissionError):
         pass
     return subprocess.CompletedProcess(cmd, proc.returncode, out, err)
+
+
+def _communicate_lines(
+    proc: subprocess.Popen, on_line: Callable[[str], None], timeout: float | None
+) -> tuple[str, str]:
+    """`communicate`, with each stdout line handed to `on_line` as it arrives."""
+    import threading
+
+    lines: list[str] = []
+    errs: list[str] = []
+
+    def read_out() -> None:
+        for line in proc.stdout:
+            lines.append(line)
+            try:
+                on_line(line.rstrip("\n"))
+            except Exception:  # noqa: BLE001 - progress must never break the child's run
+                pass
+
+    def read_err() -> None:
+        errs.append(proc.stderr.read())
+
+    readers = [threading.Thread(target=read_out, daemon=True), threading.Thread(target=read_err, daemon=True)]
+    for t in readers:
+        t.start()
+    proc.wait(timeout=timeout)
+    for t in readers:
+        t.join()
+    return "".join(lines), "".join(errs)

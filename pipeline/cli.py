@@ -27,10 +27,19 @@ def cmd_run(args) -> int:
 
 
 def cmd_backfill(args) -> int:
+    from extract.backfill import workers_setting
+
     from . import nightly
 
     days = date_range(parse_date(args.start, "--start"), parse_date(args.end, "--end"))
-    _print_json(nightly.backfill(days))
+    try:
+        workers = workers_setting(args.workers)
+    except ValueError as exc:
+        raise InvalidInput(f"--workers: {exc}") from None
+    logging.getLogger("minhu.progress").setLevel(logging.INFO)  # one line a window off a terminal
+    out = nightly.backfill(days, workers=workers)
+    print(f"backfill: {out['windows']} windows, skipped {out['skipped']} already landed", file=sys.stderr)
+    _print_json(out)
     return 0
 
 
@@ -186,6 +195,12 @@ def build_parser() -> argparse.ArgumentParser:
     b = sub.add_parser("backfill", help="the nightly pipeline over a range of business dates (no reports)")
     b.add_argument("--start", required=True)
     b.add_argument("--end", required=True)
+    b.add_argument(
+        "--workers",
+        type=int,
+        default=None,
+        help="windows landed at once (default MINHU_BACKFILL_WORKERS, else 4)",
+    )
     b.set_defaults(func=cmd_backfill)
 
     src = sub.add_parser("sources", help="the upstream simulators")

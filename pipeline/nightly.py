@@ -26,7 +26,8 @@ import secrets
 import shutil
 import signal
 import threading
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -67,6 +68,9 @@ class Build:
     version: int
     base_version: int
     lease: leases.Lease
+
+
+BuildStep = Callable[[Build], dict]
 
 
 def extract(dates: list[date]) -> list[dict]:
@@ -302,21 +306,28 @@ def publish(b: Build) -> dict:
     return {"published": str(s.warehouse_path), "version": b.version}
 
 
-def airflow_build_gate_publish(dates: list[date], kind: str) -> dict:
+def airflow_build_gate_publish(dates: list[date], kind: str, step: BuildStep | None = None) -> dict:
     """`build_gate_publish` for a DAG task: a gate failure fails the task without retries."""
     from airflow.exceptions import AirflowFailException
 
     try:
-        return build_gate_publish(dates, kind)
+        return build_gate_publish(dates, kind, step=step)
     except GateFailed as exc:  # the same build fails the same gate: retrying cannot help
         raise AirflowFailException(str(exc)) from exc
 
 
-def build_gate_publish(dates: list[date], kind: str = "nightly", run_id: str | None = None) -> dict:
-    """The transaction of landed dates: build → gate → docs → publish under one lease."""
+def build_gate_publish(
+    dates: list[date], kind: str = "nightly", run_id: str | None = None, step: BuildStep | None = None
+) -> dict:
+    """The transaction of landed dates: build → gate → docs → publish under one lease.
+
+    `step(build)` loads and builds (default: `build`, the dates' day landings); a backfill
+    passes its own, which loads its month windows (pipeline/backfill.py)."""
     with transaction(kind, run_id) as b:
-        built = build(b, dates)
+        built = step(b) if step is not None else build(b, dates)
+        t = time.perf_counter()
         result = gate(b.path)
+        built["gate_s"] = round(time.perf_counter() - t, 2)
         data_docs(b.path)
         published = publish(b)
         # post-publish hooks, under the lease: the BI copy (never raises); Asset events are the DAG's
@@ -343,12 +354,12 @@ def run(d: date, send_report: bool = True) -> dict:
     }
 
 
-def backfill(dates: list[date]) -> dict:
-    """The pipeline over a range: extract each date, then one build, gate and publish.
+def backfill(dates: list[date], workers: int | None = None) -> dict:
+    """The pipeline over dates: land them in month windows (budget lines once a fiscal year),
+    `workers` at a time and resumable, then one build, gate and publish (pipeline/backfill.py).
 
     Backfills send no reports: leadership gets reports for current periods only.
     """
-    manifests = extract(dates)
-    fault.point("after_extract")
-    done = build_gate_publish(dates, "backfill")
-    return {"dates": [dates[0].isoformat(), dates[-1].isoformat()], "windows": len(manifests), **done}
+    from . import backfill as bf
+
+    return bf.run(dates, workers)

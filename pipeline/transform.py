@@ -11,6 +11,7 @@ import logging
 import os
 import shutil
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 from minhu import fault
@@ -29,8 +30,12 @@ def dbt_executable() -> str:
     return str(here) if here.exists() else (shutil.which("dbt") or "dbt")
 
 
-def dbt(args: list[str], warehouse: Path, vars: dict | None = None) -> str:
-    """Run one dbt command on `warehouse`; raises DbtError with dbt's own summary on failure."""
+def dbt(
+    args: list[str], warehouse: Path, vars: dict | None = None, on_line: Callable[[str], None] | None = None
+) -> str:
+    """Run one dbt command on `warehouse`; raises DbtError with dbt's own summary on failure.
+
+    `on_line` gets each line of dbt's output as it comes (progress of a long build)."""
     s = get_settings()
     env = {
         **os.environ,
@@ -51,7 +56,7 @@ def dbt(args: list[str], warehouse: Path, vars: dict | None = None) -> str:
         import json
 
         cmd += ["--vars", json.dumps(vars)]
-    proc = run_child(cmd, env=env, started=lambda _: fault.point("dbt", delay=2.0))
+    proc = run_child(cmd, env=env, started=lambda _: fault.point("dbt", delay=2.0), on_line=on_line)
     if proc.returncode != 0:
         tail = "\n".join(proc.stdout.splitlines()[-40:])
         raise DbtError(f"dbt {' '.join(args)} failed ({proc.returncode}):\n{tail}\n{proc.stderr[-2000:]}")

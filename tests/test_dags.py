@@ -8,6 +8,7 @@ from datetime import date, datetime
 from pathlib import Path
 from types import SimpleNamespace
 
+import duckdb
 import pytest
 
 from pipeline.dates import business_date_from_context
@@ -109,7 +110,7 @@ def test_month_chunks_cut_a_range_at_month_boundaries():
         month_chunks(date(2024, 3, 2), date(2024, 3, 1))
 
 
-def test_airflow_dags_test_backfill_maps_one_extract_task_per_month(home):
+def test_airflow_dags_test_backfill_lands_the_cli_windows_in_group_tasks_then_one_build_gate_publish(home):
     out = subprocess.run(
         [
             str(ROOT / "bin/airflow-env"),
@@ -128,10 +129,25 @@ def test_airflow_dags_test_backfill_maps_one_extract_task_per_month(home):
     )
     log = out.stdout + out.stderr
     assert out.returncode == 0, log[-5000:]
+    # the windows of `minhu backfill`: cases and payments a month window each, clipped to the
+    # range (here one day each: the nightly's folders), budget lines once for the fiscal year;
+    # 5 windows make one group task of 8, then one build_gate_publish
     assert sorted(p.name for p in (home / "raw" / "cases").iterdir()) == ["2024-02-29", "2024-03-01"]
-    assert "starting task_id=extract map_index=0" in log and "starting task_id=extract map_index=1" in log
-    assert "starting task_id=extract map_index=2" not in log
-    assert (home / "warehouse.duckdb").exists()
+    assert sorted(p.name for p in (home / "raw" / "budget_lines").iterdir()) == ["2024-03-01"]
+    assert "starting task_id=extract map_index=0" in log
+    assert "starting task_id=extract map_index=1" not in log
+    assert "task_id=build_gate_publish" in log
+    con = duckdb.connect(str(home / "warehouse.duckdb"), read_only=True)
+    try:
+        batches = [r[0] for r in con.execute("select batch from raw.landings order by 1").fetchall()]
+    finally:
+        con.close()
+    days = ["2024-02-29", "2024-03-01"]
+    assert batches == [  # the day batches a nightly run of each date loads
+        "api/budget_lines/2024-03-01",
+        *(f"api/cases/{d}" for d in days),
+        *(f"api/payments/{d}" for d in days),
+    ]
     assert not (home / "outbox").exists() or not list(
         (home / "outbox").glob("*.eml")
     )  # backfills send no report
