@@ -33,17 +33,8 @@ typed as (
     from source
 ),
 
-keyed as (
-    select
-        {{ finance_line_id() }} as line_id,
-        *
-    from typed
-),
-
 deduplicated as (
-    select *
-    from keyed
-    qualify row_number() over (partition by line_id, updated_at order by _loaded_at desc, _batch asc, _row asc) = 1
+    {{ finance_versions('typed', 'line_id') }}
 )
 
 select * from deduplicated

@@ -30,17 +30,8 @@ typed as (
     from source
 ),
 
-keyed as (
-    select
-        {{ finance_line_id() }} as line_id,
-        *
-    from typed
-),
-
 deduplicated as (
-    select *
-    from keyed
-    qualify row_number() over (partition by payment_id, updated_at order by _loaded_at desc, _batch asc, _row asc) = 1
+    {{ finance_versions('typed', 'payment_id') }}
 )
 
 select * from deduplicated
