@@ -5,25 +5,11 @@
     business_env_time_limit_working_days (5) whatever its type. Working days are those of
     dim_calendar. A type without a limit fails a not_null test.
 -#}
-with
-
-value_sets as (
-    select * from {{ ref('value_sets') }}
-),
-
-limits as (
-    select * from {{ ref('case_time_limits') }}
-),
-
-final as (
-    select
-        value_sets.value as case_type,
-        cast(limits.time_limit_working_days as bigint) as time_limit_working_days,
-        cast(limits.business_env_time_limit_working_days as bigint) as business_env_time_limit_working_days,
-        cast(value_sets.sort_order as bigint) as sort_order
-    from value_sets
-    left join limits on value_sets.value = limits.case_type
-    where value_sets.field = 'case_type'
-)
-
-select * from final
+select
+    value_sets.value as case_type,
+    cast(limits.time_limit_working_days as bigint) as time_limit_working_days,
+    cast(limits.business_env_time_limit_working_days as bigint) as business_env_time_limit_working_days,
+    cast(value_sets.sort_order as bigint) as sort_order
+from {{ ref('value_sets') }} as value_sets
+left join {{ ref('case_time_limits') }} as limits on value_sets.value = limits.case_type
+where value_sets.field = 'case_type'

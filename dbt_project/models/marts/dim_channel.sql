@@ -5,24 +5,10 @@
     领导 (the district secretary's board and leaders' instructions), 媒体 (media exposure) and
     上级 (cases forwarded by higher authorities). A channel without a group fails a not_null test.
 -#}
-with
-
-value_sets as (
-    select * from {{ ref('value_sets') }}
-),
-
-channel_groups as (
-    select * from {{ ref('channel_groups') }}
-),
-
-final as (
-    select
-        value_sets.value as channel,
-        channel_groups.channel_group,
-        cast(value_sets.sort_order as bigint) as sort_order
-    from value_sets
-    left join channel_groups on value_sets.value = channel_groups.channel
-    where value_sets.field = 'channel'
-)
-
-select * from final
+select
+    value_sets.value as channel,
+    channel_groups.channel_group,
+    cast(value_sets.sort_order as bigint) as sort_order
+from {{ ref('value_sets') }} as value_sets
+left join {{ ref('channel_groups') }} as channel_groups on value_sets.value = channel_groups.channel
+where value_sets.field = 'channel'

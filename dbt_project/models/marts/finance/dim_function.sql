@@ -2,7 +2,7 @@
     The 支出功能分类科目 hierarchy: one row per code of the reference and per code in use, at
     every level, 类 (3 digits), 款 (5) and 项 (7), with the names of the level and of its
     parents. The levels are the code's prefixes, so a code nobody named still has its place.
-    A name is resolved in this order (README, Decisions):
+    A name is resolved in this order (README, Decisions; macro classification_names):
       1. the function_classes reference, in the version in force in the latest fiscal year
          the code is used (a reference code not in use: its latest version);
       2. the name carried on the budget line (the 项; its latest version);
