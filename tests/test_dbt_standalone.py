@@ -39,6 +39,7 @@ PRODUCT_PACKAGES = ("minhu", "pipeline", "extract", "expectations", "reports", "
 DISTRICT = "硚口区"
 CASE_DAYS = [date(2024, 2, 1), date(2024, 2, 2)]
 PAY_DAYS = [date(2024, 1, 10), date(2024, 2, 2)]
+LATE_UPDATE = "2027-01-05T10:00:00+08:00"
 
 
 def _jsonl(path: Path, rows: list[dict]) -> Path:
@@ -52,6 +53,10 @@ def raw_warehouse(tmp_path_factory) -> Path:
     root = tmp_path_factory.mktemp("dbt_standalone")
     wh = root / "warehouse.duckdb"
     batches = [("cases", f"api/cases/{d}", case_data.case_versions(DISTRICT, d)) for d in CASE_DAYS]
+    # one more version of a case, updated in a year the calendar seed does not cover: dim_calendar
+    # must then reach 2027 with the weekday fallback
+    late = dict(batches[0][2][0], updated_at=LATE_UPDATE)
+    batches.append(("cases", "api/cases/late", [late]))
     batches.append(("budget_lines", "api/budget_lines/2024", fd.budget_lines(2024, DISTRICT)))
     batches += [("payments", f"api/payments/{d}", fd.payments(d, DISTRICT)) for d in PAY_DAYS]
     con = warehouse.connect(wh)
@@ -115,13 +120,25 @@ def test_dbt_parse_and_build_run_in_the_project_folder_alone(standalone_env, raw
     try:
         n_cases = con.execute("select count(*) from marts.fct_cases").fetchone()[0]
         grains = {r[0] for r in con.execute("select distinct grain from marts.fct_indicators").fetchall()}
-        n_days = con.execute("select count(*) from marts.dim_calendar").fetchone()[0]
+        days = {
+            r[0]: r[1:]
+            for r in con.execute(
+                "select date_day, is_working_day, is_holiday, holiday_name, calendar_source from marts.dim_calendar"
+            ).fetchall()
+        }
     finally:
         con.close()
     received = {r["case_id"] for d in CASE_DAYS for r in case_data.case_versions(DISTRICT, d)}
     assert n_cases == len(received)
     assert grains == {"day", "week", "month", "year"}
-    assert n_days == (date(2027, 1, 1) - date(2020, 1, 1)).days  # 2020..2026: the dimension's floor range
+    # 2020 (the floor) to 2027 (the late update), every day once
+    assert min(days) == date(2020, 1, 1) and max(days) == date(2027, 12, 31)
+    assert len(days) == (date(2028, 1, 1) - date(2020, 1, 1)).days
+    assert days[date(2024, 2, 4)] == (True, False, "春节", "chinese_calendar")  # a 调休 Sunday
+    assert days[date(2026, 10, 1)] == (False, True, "国庆节", "chinese_calendar")
+    fallback = {d: v for d, v in days.items() if d.year == 2027}
+    assert {v[3] for v in fallback.values()} == {"weekday_fallback"}
+    assert all(v[:3] == (d.weekday() < 5, False, None) for d, v in fallback.items())  # 2027-01-01 too
 
 
 # ------------------------------------------------------------------ the seeds, against their sources

@@ -38,14 +38,14 @@ covered as (
 ),
 
 days as (
-    select cast(generate_series as date) as date_day
+    select cast(series.day_start as date) as date_day
     from bounds
     cross join
         generate_series(
             cast(make_date(bounds.first_year, 1, 1) as timestamp),
             cast(make_date(bounds.last_year, 12, 31) as timestamp),
             interval 1 day
-        )
+        ) as series (day_start)
 ),
 
 flagged as (
