@@ -26,9 +26,10 @@ from simulators import case_data
 DISTRICT = "硚口区"
 DAYS = [date(2024, 2, 1) + timedelta(days=i) for i in range(7)]  # 2024-02-04 is a 调休 Sunday
 FIRST_BUILD = DAYS[:5]
+# the case marts and everything upstream of them (seeds, staging): the budget side has its own tests
 CASE_MODELS = (
-    "indicator_targets stg_platform__cases fct_case_events fct_cases int_periods fct_case_indicators dim_calendar "
-    "dim_channel dim_case_type dim_category dim_grid dim_street dim_handling_unit"
+    "+fct_case_indicators +dim_calendar +dim_channel +dim_case_type +dim_category +dim_grid +dim_street "
+    "+dim_handling_unit"
 )
 MART_TABLES = (
     "fct_case_events",
@@ -74,7 +75,8 @@ def load(wh: Path, batches: list[tuple[date, Path]]) -> None:
 
 
 def build(wh: Path, command: str = "run", *extra: str) -> None:
-    dbt([command, "--select", *CASE_MODELS.split(), *extra], wh)
+    # cautious: a test of a budget model that also reads a selected seed (value_sets) is not selected
+    dbt([command, "--select", *CASE_MODELS.split(), "--indirect-selection", "cautious", *extra], wh)
 
 
 def rows(wh: Path, sql: str, params: list | None = None) -> list[tuple]:

@@ -22,9 +22,9 @@ units as (
     group by handling_unit
 ),
 
-final as (
+classified as (
     select
-        handling_unit,
+        *,
         case
             when handling_unit like '%办事处' then 'street_office'
             when handling_unit like '%公司' or handling_unit like '%集团%' then 'utility'
@@ -33,22 +33,26 @@ final as (
                 or regexp_matches(handling_unit, '(局|分局|中心|大队|联合会|委员会|办公室)$')
                 then 'department'
             else 'other'
-        end as unit_kind,
-        case
-            when handling_unit like '%办事处' then '街道办事处'
-            when handling_unit like '%公司' or handling_unit like '%集团%' then '公用企业'
-            when
-                handling_unit like district || '%'
-                or regexp_matches(handling_unit, '(局|分局|中心|大队|联合会|委员会|办公室)$')
-                then '区直部门'
+        end as unit_kind
+    from units
+),
+
+final as (
+    select
+        handling_unit,
+        unit_kind,
+        case unit_kind
+            when 'street_office' then '街道办事处'
+            when 'utility' then '公用企业'
+            when 'department' then '区直部门'
             else '其他'
         end as unit_kind_name,
         case
-            when handling_unit like '%办事处' then regexp_replace(handling_unit, '办事处$', '')
+            when unit_kind = 'street_office' then regexp_replace(handling_unit, '办事处$', '')
         end as street,
         district,
         case_count
-    from units
+    from classified
 )
 
 select * from final

@@ -4,20 +4,12 @@
 -#}
 with
 
-cases as (
-    select * from {{ ref('fct_cases') }}
-),
-
-grids as (
-    select * from {{ ref('dim_grid') }}
-),
-
 streets as (
     select
         street,
         mode(district) as district,
         count(*) as case_count
-    from cases
+    from {{ ref('fct_cases') }}
     where street is not null
     group by street
 ),
@@ -27,7 +19,7 @@ grid_counts as (
         street,
         count(distinct community) as community_count,
         count(*) as grid_count
-    from grids
+    from {{ ref('dim_grid') }}
     group by street
 ),
 

@@ -4,43 +4,16 @@
     refunds and reversals. A blank project_code (基本支出) becomes null; `line_id` names the
     budget line paid against, built exactly as in stg_finance__budget_lines.
 -#}
-with
-
-source as (
-    select * from {{ source('raw', 'payments') }}
-),
-
-typed as (
-    select
-        payment_id,
-        cast(pay_date as date) as pay_date,
-        cast(fiscal_year as integer) as fiscal_year,
-        unit_code,
-        nullif(trim(project_code), '') as project_code,
-        function_code,
-        economic_code,
-        fund_source,
-        expense_type,
-        cast(amount as decimal(18, 2)) as amount,
-        summary,
-        cast(updated_at as timestamptz) as updated_at,
-        _batch,
-        _row,
-        _loaded_at
-    from source
-),
-
-keyed as (
-    select
-        {{ finance_line_id() }} as line_id,
-        *
-    from typed
-),
-
-deduplicated as (
-    select *
-    from keyed
-    qualify row_number() over (partition by payment_id, updated_at order by _loaded_at desc, _batch asc, _row asc) = 1
-)
-
-select * from deduplicated
+{% call finance_versions('payments', 'payment_id') -%}
+    payment_id,
+    cast(pay_date as date) as pay_date,
+    cast(fiscal_year as integer) as fiscal_year,
+    unit_code,
+    nullif(trim(project_code), '') as project_code,
+    function_code,
+    economic_code,
+    fund_source,
+    expense_type,
+    cast(amount as decimal(18, 2)) as amount,
+    summary
+{%- endcall %}

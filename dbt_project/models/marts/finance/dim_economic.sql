@@ -8,87 +8,12 @@
 -#}
 with
 
-classes as (
-    select * from {{ ref('economic_classes') }}
-),
-
 sangong as (
     select * from {{ ref('sangong_classes') }}
 ),
 
-lines as (
-    select * from {{ ref('stg_finance__budget_lines') }}
-),
-
-line_names as (
-    select
-        economic_code,
-        economic_name
-    from lines
-    where nullif(trim(economic_name), '') is not null
-    qualify row_number() over (partition by economic_code order by updated_at desc) = 1
-),
-
-levels as (
-    select
-        left(economic_code, 3) as economic_code,
-        fiscal_year
-    from lines
-    union
-    select
-        economic_code,
-        fiscal_year
-    from lines
-),
-
-used as (
-    select
-        economic_code,
-        max(fiscal_year) as last_fiscal_year
-    from levels
-    group by economic_code
-),
-
-reference_codes as (
-    select distinct economic_code from classes
-),
-
-codes as (
-    select
-        coalesce(used.economic_code, reference_codes.economic_code) as economic_code,
-        used.last_fiscal_year
-    from used
-    full join reference_codes on used.economic_code = reference_codes.economic_code
-),
-
-reference_names as (
-    select
-        codes.economic_code,
-        classes.economic_name
-    from codes
-    inner join classes
-        on
-            codes.economic_code = classes.economic_code
-            and (
-                codes.last_fiscal_year is null
-                or codes.last_fiscal_year between classes.valid_from_year and coalesce(classes.valid_to_year, 9999)
-            )
-    qualify row_number() over (partition by codes.economic_code order by classes.valid_from_year desc) = 1
-),
-
 named as (
-    select
-        codes.economic_code,
-        codes.last_fiscal_year,
-        coalesce(reference_names.economic_name, line_names.economic_name) as economic_name,
-        case
-            when reference_names.economic_name is not null then 'reference'
-            when line_names.economic_name is not null then 'line'
-            else 'unnamed'
-        end as name_source
-    from codes
-    left join reference_names on codes.economic_code = reference_names.economic_code
-    left join line_names on codes.economic_code = line_names.economic_code
+    {{ classification_names('economic', ref('economic_classes'), ref('stg_finance__budget_lines'), [3]) }}
 ),
 
 final as (

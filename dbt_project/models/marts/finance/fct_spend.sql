@@ -13,6 +13,7 @@
       January or December of that fiscal year.
     A line that payments name but no budget line carries has budget 0.
 -#}
+{%- set line_columns = 'line_id, fiscal_year, unit_code, project_code, function_code, economic_code, expense_type' %}
 with
 
 versions as (
@@ -24,25 +25,9 @@ payments as (
 ),
 
 lines as (
-    select
-        line_id,
-        fiscal_year,
-        unit_code,
-        project_code,
-        function_code,
-        economic_code,
-        expense_type
-    from versions
+    select {{ line_columns }} from versions
     union
-    select
-        line_id,
-        fiscal_year,
-        unit_code,
-        project_code,
-        function_code,
-        economic_code,
-        expense_type
-    from payments
+    select {{ line_columns }} from payments
 ),
 
 initial as (
@@ -116,11 +101,7 @@ final as (
         strftime(month_start, '%Y-%m') as period,
         unit_code,
         project_code,
-        function_code,
-        left(function_code, 3) as function_class_code,
-        left(function_code, 5) as function_section_code,
-        economic_code,
-        left(economic_code, 3) as economic_class_code,
+        {{ classification_columns() }},
         expense_type,
         cast(sum(initial_budget) as decimal(18, 2)) as initial_budget,
         cast(sum(adjusted_budget) as decimal(18, 2)) as adjusted_budget,
