@@ -29,6 +29,8 @@ from pipeline.indicators import fetch
 from reports import selfeval
 from simulators import finance_data as fd
 
+pytestmark = pytest.mark.e2e
+
 DATES = [
     dt.date(2024, 1, 10),
     dt.date(2024, 1, 12),

@@ -24,6 +24,8 @@ from minhu.schemas import (
 )
 from simulators import case_data as cd
 
+pytestmark = pytest.mark.unit
+
 ROOT = Path(__file__).resolve().parents[1]
 KEYS = [f.key for f in CASE_FIELDS]
 DATETIME_KEYS = [f.key for f in CASE_FIELDS if f.type == "datetime"]

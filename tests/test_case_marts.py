@@ -23,6 +23,8 @@ from minhu.schemas import CASE_FIELDS, CHANNELS, TIME_LIMIT_WORKING_DAYS
 from pipeline.transform import dbt
 from simulators import case_data
 
+pytestmark = pytest.mark.dbt
+
 DISTRICT = "硚口区"
 DAYS = [date(2024, 2, 1) + timedelta(days=i) for i in range(7)]  # 2024-02-04 is a 调休 Sunday
 FIRST_BUILD = DAYS[:5]

@@ -25,6 +25,8 @@ from pipeline.cli import main
 from simulators import extra_lines, server
 from simulators import finance_data as fd
 
+pytestmark = pytest.mark.e2e
+
 ROOT = Path(__file__).resolve().parents[1]
 DATA = Path(__file__).resolve().parent / "data"
 DAY = dt.date(2024, 3, 11)
@@ -103,7 +105,9 @@ def test_minhu_run_publishes_a_night_with_an_unseen_code(unseen_code_feed):
     _assert_published_and_warned(unseen_code_feed)
 
 
-def test_airflow_nightly_publishes_a_night_with_an_unseen_code(unseen_code_feed):
+@pytest.mark.airflow
+def test_airflow_nightly_publishes_a_night_with_an_unseen_code(unseen_code_feed, airflow_db):
+    airflow_db(unseen_code_feed)
     out = subprocess.run(
         [str(ROOT / "bin/airflow-env"), "airflow", "dags", "test", "nightly", "-c",
          json.dumps({"business_date": DAY.isoformat()})],

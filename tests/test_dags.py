@@ -12,9 +12,12 @@ import pytest
 
 from pipeline.dates import business_date_from_context
 
+pytestmark = pytest.mark.airflow
+
 ROOT = Path(__file__).resolve().parents[1]
 
 
+@pytest.mark.unit
 def test_business_date_prefers_conf_then_interval_then_run_after():
     from minhu.calendar import TZ
 
@@ -38,7 +41,8 @@ def airflow_env(home: Path) -> dict:
     return {**os.environ, "MINHU_HOME": str(home)}
 
 
-def test_dagbag_has_no_import_errors_and_nightly_is_wired(tmp_path):
+def test_dagbag_has_no_import_errors_and_nightly_is_wired(tmp_path, airflow_db):
+    airflow_db(tmp_path)
     code = (
         "from airflow.dag_processing.dagbag import DagBag\n"
         "b = DagBag(dag_folder='dags')\n"
@@ -69,7 +73,8 @@ def test_dagbag_has_no_import_errors_and_nightly_is_wired(tmp_path):
     assert lines[-1] == "2024-03-01T02:00:00+08:00 2024-03-02T02:00:00+08:00"
 
 
-def test_airflow_dags_test_nightly_end_to_end(home):
+def test_airflow_dags_test_nightly_end_to_end(home, airflow_db):
+    airflow_db(home)
     out = subprocess.run(
         [
             str(ROOT / "bin/airflow-env"),
@@ -97,6 +102,7 @@ def test_airflow_dags_test_nightly_end_to_end(home):
     assert (home / "reports" / "daily" / "2024-03-01").is_dir()
 
 
+@pytest.mark.unit
 def test_month_chunks_cut_a_range_at_month_boundaries():
     from pipeline.dates import month_chunks
 
@@ -109,7 +115,8 @@ def test_month_chunks_cut_a_range_at_month_boundaries():
         month_chunks(date(2024, 3, 2), date(2024, 3, 1))
 
 
-def test_airflow_dags_test_backfill_maps_one_extract_task_per_month(home):
+def test_airflow_dags_test_backfill_maps_one_extract_task_per_month(home, airflow_db):
+    airflow_db(home)
     out = subprocess.run(
         [
             str(ROOT / "bin/airflow-env"),

@@ -20,6 +20,8 @@ from minhu import districts
 from minhu.settings import get_settings
 from reports import recipients as rcpt
 
+pytestmark = pytest.mark.e2e
+
 WUHAN = "江岸区 江汉区 硚口区 汉阳区 武昌区 青山区 洪山区 东西湖区 汉南区 蔡甸区 江夏区 黄陂区 新洲区".split()
 DAY = date(2024, 3, 1)
 

@@ -13,6 +13,8 @@ from simulators import case_data
 from simulators.faults import FaultPlan
 from simulators.server import serve_in_thread
 
+pytestmark = pytest.mark.unit
+
 DAY = date(2024, 3, 1)
 
 

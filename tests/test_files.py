@@ -17,6 +17,8 @@ import xlsxwriter
 from extract.files import ArchiveError, FileInfo, RowResult, open_archive, quarantine_row
 from minhu.schemas import fields
 
+pytestmark = pytest.mark.unit
+
 CASE = {
     "case_id": "QK20240301000123",
     "channel": "12345热线",

@@ -30,6 +30,8 @@ from minhu import warehouse
 from pipeline import cli, nightly
 from simulators import finance_data as fd
 
+pytestmark = pytest.mark.e2e
+
 
 def wan1(yuan) -> Decimal:
     return (Decimal(yuan) / 10000).quantize(Decimal("0.1"), ROUND_HALF_UP)

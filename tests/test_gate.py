@@ -26,6 +26,8 @@ from minhu.schemas import keys
 from pipeline import nightly
 from pipeline.cli import main
 
+pytestmark = pytest.mark.e2e
+
 PUBLISHED = Path(__file__).resolve().parent / "data" / "published_budget_118001_2024.csv"
 DAY = date(2024, 3, 11)  # a Monday with payments (salaries)
 NEXT = date(2024, 3, 12)  # the night whose landing the tests corrupt

@@ -27,6 +27,8 @@ from pipeline.dates import date_range
 from pipeline.indicators import fetch
 from reports import common, daily, monthly, weekly
 
+pytestmark = pytest.mark.e2e
+
 START, END = date(2024, 2, 26), date(2024, 3, 10)
 DAY = "2024-03-05"
 PNG = b"\x89PNG\r\n\x1a\n"

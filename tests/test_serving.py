@@ -26,6 +26,8 @@ from conftest import read_eml, subject_of
 from minhu.settings import get_settings
 from pipeline import cli, nightly, serve
 
+pytestmark = pytest.mark.e2e
+
 PG = "host=127.0.0.1 port=5432 user=postgres"
 DATES = [date(2024, 3, 4), date(2024, 3, 5), date(2024, 3, 6)]
 
