@@ -11,6 +11,7 @@ import os
 import shutil
 import socket
 import subprocess
+from contextlib import contextmanager
 from datetime import date
 from email.header import decode_header, make_header
 from pathlib import Path
@@ -55,13 +56,38 @@ def smtp_port():
     controller.stop()
 
 
+def set_home_env(mp: pytest.MonkeyPatch, home: Path, sources_url: str, smtp_port: int) -> Path:
+    """MINHU_HOME=home, wired to the session's simulators and SMTP sink, on a MonkeyPatch."""
+    mp.setenv("MINHU_HOME", str(home))
+    mp.setenv("MINHU_SOURCE_URL", sources_url)
+    mp.setenv("MINHU_SMTP_PORT", str(smtp_port))
+    return home
+
+
+@contextmanager
+def home_env(home: Path, sources_url: str, smtp_port: int):
+    """set_home_env for a block (module- and session-scoped fixtures); yields the MonkeyPatch."""
+    with pytest.MonkeyPatch.context() as mp:
+        set_home_env(mp, home, sources_url, smtp_port)
+        yield mp
+
+
 @pytest.fixture
 def home(tmp_path, monkeypatch, sources_url, smtp_port):
     """A fresh $MINHU_HOME wired to the session's simulators and SMTP sink."""
-    monkeypatch.setenv("MINHU_HOME", str(tmp_path / "home"))
-    monkeypatch.setenv("MINHU_SOURCE_URL", sources_url)
-    monkeypatch.setenv("MINHU_SMTP_PORT", str(smtp_port))
-    return tmp_path / "home"
+    return set_home_env(monkeypatch, tmp_path / "home", sources_url, smtp_port)
+
+
+def airflow(home: Path, *args: str, timeout: int = 900) -> subprocess.CompletedProcess:
+    """`bin/airflow-env ARGS` with MINHU_HOME=home: Airflow under home/airflow, output captured."""
+    return subprocess.run(
+        [str(ROOT / "bin/airflow-env"), *args],
+        cwd=ROOT,
+        env={**os.environ, "MINHU_HOME": str(home)},
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
 
 
 def copy_home(src: Path, dst: Path) -> Path:
@@ -78,10 +104,7 @@ def published_day(tmp_path_factory, sources_url, smtp_port) -> Path:
     from pipeline import nightly
 
     home = tmp_path_factory.mktemp("published-day") / "home"
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("MINHU_HOME", str(home))
-        mp.setenv("MINHU_SOURCE_URL", sources_url)
-        mp.setenv("MINHU_SMTP_PORT", str(smtp_port))
+    with home_env(home, sources_url, smtp_port):
         nightly.run(PUBLISHED_DAY, send_report=False)
     assert not (home / "outbox").exists() or not list((home / "outbox").iterdir())
     return home

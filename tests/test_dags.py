@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import os
-import subprocess
 from datetime import date, datetime
 from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
+from conftest import airflow
 
 from pipeline.dates import business_date_from_context
 
@@ -37,10 +36,6 @@ def test_business_date_prefers_conf_then_interval_then_run_after():
         business_date_from_context({"dag_run": SimpleNamespace(conf={}, run_after=None)})
 
 
-def airflow_env(home: Path) -> dict:
-    return {**os.environ, "MINHU_HOME": str(home)}
-
-
 def test_dagbag_has_no_import_errors_and_nightly_is_wired(tmp_path, airflow_db):
     airflow_db(tmp_path)
     code = (
@@ -57,14 +52,7 @@ def test_dagbag_has_no_import_errors_and_nightly_is_wired(tmp_path, airflow_db):
         "    run_after=datetime(2024, 3, 2, 3, 0, tzinfo=ZoneInfo('Asia/Shanghai')))\n"
         "print(i.start.in_timezone('Asia/Shanghai').isoformat(), i.end.in_timezone('Asia/Shanghai').isoformat())\n"
     )
-    out = subprocess.run(
-        [str(ROOT / "bin/airflow-env"), str(ROOT / ".venv/bin/python"), "-c", code],
-        cwd=ROOT,
-        env=airflow_env(tmp_path),
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
+    out = airflow(tmp_path, str(ROOT / ".venv/bin/python"), "-c", code, timeout=300)
     assert out.returncode == 0, out.stderr[-3000:]
     lines = out.stdout.strip().splitlines()
     assert lines[-3] == "CronDataIntervalTimetable 0 2 * * * Asia/Shanghai 1"
@@ -75,22 +63,7 @@ def test_dagbag_has_no_import_errors_and_nightly_is_wired(tmp_path, airflow_db):
 
 def test_airflow_dags_test_nightly_end_to_end(home, airflow_db):
     airflow_db(home)
-    out = subprocess.run(
-        [
-            str(ROOT / "bin/airflow-env"),
-            "airflow",
-            "dags",
-            "test",
-            "nightly",
-            "-c",
-            '{"business_date": "2024-03-01"}',
-        ],
-        cwd=ROOT,
-        env=airflow_env(home),
-        capture_output=True,
-        text=True,
-        timeout=900,
-    )
+    out = airflow(home, "airflow", "dags", "test", "nightly", "-c", '{"business_date": "2024-03-01"}')
     log = out.stdout + out.stderr
     assert out.returncode == 0, log[-5000:]
     assert (home / "warehouse.duckdb").exists()
@@ -117,21 +90,8 @@ def test_month_chunks_cut_a_range_at_month_boundaries():
 
 def test_airflow_dags_test_backfill_maps_one_extract_task_per_month(home, airflow_db):
     airflow_db(home)
-    out = subprocess.run(
-        [
-            str(ROOT / "bin/airflow-env"),
-            "airflow",
-            "dags",
-            "test",
-            "backfill",
-            "-c",
-            '{"start": "2024-02-29", "end": "2024-03-01"}',
-        ],
-        cwd=ROOT,
-        env=airflow_env(home),
-        capture_output=True,
-        text=True,
-        timeout=900,
+    out = airflow(
+        home, "airflow", "dags", "test", "backfill", "-c", '{"start": "2024-02-29", "end": "2024-03-01"}'
     )
     log = out.stdout + out.stderr
     assert out.returncode == 0, log[-5000:]

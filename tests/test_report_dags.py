@@ -16,7 +16,7 @@ from types import SimpleNamespace
 from zoneinfo import ZoneInfo
 
 import pytest
-from conftest import free_port
+from conftest import airflow, free_port
 
 from minhu.calendar import TZ
 from pipeline.dates import previous_report_period, report_period_from_context
@@ -153,17 +153,6 @@ def test_monthly_is_due_when_the_last_day_is_published_and_the_1st_0900_has_come
         report_due("monthly", datetime(2024, 4, 1, 9), [])
     with pytest.raises(ValueError, match="weekly and monthly"):
         report_due("daily", at(2024, 4, 1, 9), [])
-
-
-def airflow(home: Path, *args: str, timeout: int = 600) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [str(ROOT / "bin/airflow-env"), *args],
-        cwd=ROOT,
-        env={**os.environ, "MINHU_HOME": str(home)},
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-    )
 
 
 def check_report_dags_parse_and_are_wired(home: Path) -> None:

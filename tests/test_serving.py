@@ -21,7 +21,7 @@ from pathlib import Path
 import duckdb
 import psycopg2
 import pytest
-from conftest import read_eml, subject_of
+from conftest import home_env, read_eml, subject_of
 
 from minhu.settings import get_settings
 from pipeline import cli, nightly, serve
@@ -397,10 +397,7 @@ def test_cli_serve(home, dsn, monkeypatch, capsys):
 def built(tmp_path_factory, sources_url, smtp_port, pg_database):
     """A backfill through the nightly steps, with serving on: publish() serves."""
     home = tmp_path_factory.mktemp("serving") / "home"
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("MINHU_HOME", str(home))
-        mp.setenv("MINHU_SOURCE_URL", sources_url)
-        mp.setenv("MINHU_SMTP_PORT", str(smtp_port))
+    with home_env(home, sources_url, smtp_port) as mp:
         mp.setenv("MINHU_SERVING_DSN", pg_database)
         mp.setenv("MINHU_SERVING_SCHEMAS", "marts,reference")
         mp.delenv("MINHU_SERVING_READERS", raising=False)
