@@ -2,7 +2,7 @@
 SHELL := /bin/bash
 export MINHU_HOME ?= $(CURDIR)/var
 
-.PHONY: setup demo test test-unit test-e2e lint bench clean airflow airflow-down airflow-status
+.PHONY: setup demo test test-fast test-unit test-dbt test-e2e lint bench clean airflow airflow-down airflow-status
 
 setup:            ## Debian packages + locked .venv + editable install
 	@scripts/setup.sh
@@ -10,8 +10,21 @@ setup:            ## Debian packages + locked .venv + editable install
 demo: setup       ## backfill a month, run the nightly DAG, send 日报/周报/月报/绩效自评表, say where each is
 	@scripts/demo.sh
 
-test: setup       ## unit tests, dbt tests, the GX gate and one `airflow dags test nightly`
+test: setup       ## everything: unit, dbt, end to end (gate, reports, serving), Airflow, faults, Celery
 	@.venv/bin/python -m pytest -q
+
+# Tiers (pytest markers, pyproject.toml; every test has one): unit, dbt_unit, dbt, e2e, airflow, fault, celery.
+test-fast: setup  ## unit tests and the dbt project's unit tests (no warehouse build)
+	@.venv/bin/python -m pytest -q -m "unit or dbt_unit"
+
+test-unit: setup  ## unit tests only
+	@.venv/bin/python -m pytest -q -m unit
+
+test-dbt: setup   ## dbt: the yml unit tests and the marts built on hand-loaded warehouses
+	@.venv/bin/python -m pytest -q -m "dbt or dbt_unit"
+
+test-e2e: setup   ## end to end: the pipeline, reports, serving, Airflow, the fault suite, Celery
+	@.venv/bin/python -m pytest -q -m "(e2e or airflow or fault or celery) and not unit and not dbt_unit"
 
 lint: setup       ## ruff (Python) and sqlfluff (dbt SQL)
 	.venv/bin/ruff check .

@@ -22,12 +22,15 @@ from pathlib import Path
 
 import pytest
 from budget_seed import parse
+from conftest import home_env
 
 from minhu import warehouse
 from pipeline import cli, nightly
 from pipeline.indicators import fetch
 from reports import selfeval
 from simulators import finance_data as fd
+
+pytestmark = pytest.mark.e2e
 
 DATES = [
     dt.date(2024, 1, 10),
@@ -49,10 +52,7 @@ def wan(yuan) -> Decimal:
 @pytest.fixture(scope="module")
 def home(tmp_path_factory, sources_url, smtp_port):
     home = tmp_path_factory.mktemp("budget") / "home"
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("MINHU_HOME", str(home))
-        mp.setenv("MINHU_SOURCE_URL", sources_url)
-        mp.setenv("MINHU_SMTP_PORT", str(smtp_port))
+    with home_env(home, sources_url, smtp_port):
         # the published 2024 tables are input data, imported like any unit's (tests/data)
         assert cli.main(["import", "published-budget", str(PUBLISHED)]) == 0
         out = nightly.backfill(DATES)

@@ -8,6 +8,8 @@ import pytest
 from minhu import calendar as cal
 from minhu.calendar import TZ, add_working_days, calendar_rows, is_working_day
 
+pytestmark = pytest.mark.unit
+
 
 def test_spring_festival_2024_and_makeup_sunday():
     assert is_working_day(date(2024, 2, 4))  # Sunday, 调休 make-up working day

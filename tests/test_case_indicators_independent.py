@@ -25,6 +25,8 @@ import pytest
 from pipeline.imports import import_files
 from pipeline.indicators import fetch
 
+pytestmark = pytest.mark.e2e
+
 TZ = oracle.TZ
 FIRST_DAY = date(2023, 12, 18)  # a Monday; the cases run across the new year into 2024-W03
 CUTOFF = datetime(2024, 1, 19, 15, 30, tzinfo=TZ)  # the export's moment: nothing later is in it
@@ -354,6 +356,7 @@ def test_fetch_returns_the_oracles_numerators_and_denominators(published):
     assert checked["nonzero"] > 2000  # the comparison is not between empty figures
 
 
+@pytest.mark.unit
 def test_oracle_period_labels():
     assert oracle.period_of("week", date(2024, 12, 30)) == "2025-W01"
     assert oracle.period_of("week", date(2024, 12, 29)) == "2024-W52"

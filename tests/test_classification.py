@@ -34,6 +34,8 @@ import pytest
 from minhu import warehouse
 from pipeline.cli import main
 
+pytestmark = pytest.mark.e2e
+
 DATA = Path(__file__).resolve().parent / "data"
 LINES = DATA / "budget_lines_990101_2025.csv"
 PUBLISHED = DATA / "published_budget_990101_2025.csv"

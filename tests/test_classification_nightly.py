@@ -13,17 +13,18 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import subprocess
 from decimal import Decimal
 from pathlib import Path
 
 import pytest
-from conftest import read_eml
+from conftest import airflow, read_eml
 
 from minhu import warehouse
 from pipeline.cli import main
 from simulators import extra_lines, server
 from simulators import finance_data as fd
+
+pytestmark = pytest.mark.e2e
 
 ROOT = Path(__file__).resolve().parents[1]
 DATA = Path(__file__).resolve().parent / "data"
@@ -103,15 +104,17 @@ def test_minhu_run_publishes_a_night_with_an_unseen_code(unseen_code_feed):
     _assert_published_and_warned(unseen_code_feed)
 
 
-def test_airflow_nightly_publishes_a_night_with_an_unseen_code(unseen_code_feed):
-    out = subprocess.run(
-        [str(ROOT / "bin/airflow-env"), "airflow", "dags", "test", "nightly", "-c",
-         json.dumps({"business_date": DAY.isoformat()})],
-        cwd=ROOT,
-        env={**__import__("os").environ, "MINHU_HOME": str(unseen_code_feed)},
-        capture_output=True,
-        text=True,
-        timeout=900,
-    )  # fmt: skip
+@pytest.mark.airflow
+def test_airflow_nightly_publishes_a_night_with_an_unseen_code(unseen_code_feed, airflow_db):
+    airflow_db(unseen_code_feed)
+    out = airflow(
+        unseen_code_feed,
+        "airflow",
+        "dags",
+        "test",
+        "nightly",
+        "-c",
+        json.dumps({"business_date": DAY.isoformat()}),
+    )
     assert out.returncode == 0, (out.stdout + out.stderr)[-5000:]
     _assert_published_and_warned(unseen_code_feed)

@@ -5,24 +5,20 @@ scope that does not exist) are one line with their exit code, never a traceback.
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
 from pathlib import Path
 
 import duckdb
 import pytest
+from conftest import copy_home, free_port
 
 from minhu import errors
 
+pytestmark = pytest.mark.e2e
+
 MINHU = Path(sys.executable).parent / "minhu"
 REPO = Path(__file__).resolve().parents[1]
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def minhu(home: Path, *args: str, **env: str) -> subprocess.CompletedProcess:
@@ -73,6 +69,7 @@ INVALID = [
 ]
 
 
+@pytest.mark.unit
 @pytest.mark.parametrize(("args", "parts"), INVALID, ids=[" ".join(a) for a, _ in INVALID])
 def test_invalid_values_are_one_line_and_exit_2(tmp_path: Path, args: list[str], parts: list[str]) -> None:
     out = minhu(tmp_path / "home", *args)
@@ -84,6 +81,7 @@ def test_invalid_values_are_one_line_and_exit_2(tmp_path: Path, args: list[str],
     assert not (tmp_path / "home" / "warehouse.duckdb").exists()  # nothing ran
 
 
+@pytest.mark.unit
 def test_the_exit_codes_of_the_error_classes() -> None:
     """Other engineers raise these; the classes, their codes and the ValueError compatibility."""
     assert issubclass(errors.InvalidInput, errors.ExpectedFailure) and issubclass(
@@ -114,12 +112,9 @@ def test_the_exit_codes_of_the_error_classes() -> None:
 
 
 @pytest.fixture(scope="module")
-def published(tmp_path_factory, sources_url, smtp_port) -> Path:
-    """A real published warehouse: `minhu run` for one day against the simulators, no report."""
-    home = tmp_path_factory.mktemp("cli_errors") / "home"
-    out = minhu(home, "run", "--date", "2024-03-01", "--no-report", MINHU_SOURCE_URL=sources_url)
-    assert out.returncode == 0, out.stderr[-3000:]
-    return home
+def published(tmp_path_factory, published_day) -> Path:
+    """A real published warehouse (2024-03-01, no report): a copy of the session's published night."""
+    return copy_home(published_day, tmp_path_factory.mktemp("cli_errors") / "home")
 
 
 def test_an_unknown_scope_value_names_the_known_ones(published: Path) -> None:

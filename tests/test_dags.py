@@ -2,20 +2,22 @@
 
 from __future__ import annotations
 
-import os
-import subprocess
 from datetime import date, datetime
 from pathlib import Path
 from types import SimpleNamespace
 
 import duckdb
 import pytest
+from conftest import airflow
 
 from pipeline.dates import business_date_from_context
+
+pytestmark = pytest.mark.airflow
 
 ROOT = Path(__file__).resolve().parents[1]
 
 
+@pytest.mark.unit
 def test_business_date_prefers_conf_then_interval_then_run_after():
     from minhu.calendar import TZ
 
@@ -35,11 +37,8 @@ def test_business_date_prefers_conf_then_interval_then_run_after():
         business_date_from_context({"dag_run": SimpleNamespace(conf={}, run_after=None)})
 
 
-def airflow_env(home: Path) -> dict:
-    return {**os.environ, "MINHU_HOME": str(home)}
-
-
-def test_dagbag_has_no_import_errors_and_nightly_is_wired(tmp_path):
+def test_dagbag_has_no_import_errors_and_nightly_is_wired(tmp_path, airflow_db):
+    airflow_db(tmp_path)
     code = (
         "from airflow.dag_processing.dagbag import DagBag\n"
         "b = DagBag(dag_folder='dags')\n"
@@ -54,14 +53,7 @@ def test_dagbag_has_no_import_errors_and_nightly_is_wired(tmp_path):
         "    run_after=datetime(2024, 3, 2, 3, 0, tzinfo=ZoneInfo('Asia/Shanghai')))\n"
         "print(i.start.in_timezone('Asia/Shanghai').isoformat(), i.end.in_timezone('Asia/Shanghai').isoformat())\n"
     )
-    out = subprocess.run(
-        [str(ROOT / "bin/airflow-env"), str(ROOT / ".venv/bin/python"), "-c", code],
-        cwd=ROOT,
-        env=airflow_env(tmp_path),
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
+    out = airflow(tmp_path, str(ROOT / ".venv/bin/python"), "-c", code, timeout=300)
     assert out.returncode == 0, out.stderr[-3000:]
     lines = out.stdout.strip().splitlines()
     assert lines[-3] == "CronDataIntervalTimetable 0 2 * * * Asia/Shanghai 1"
@@ -70,23 +62,9 @@ def test_dagbag_has_no_import_errors_and_nightly_is_wired(tmp_path):
     assert lines[-1] == "2024-03-01T02:00:00+08:00 2024-03-02T02:00:00+08:00"
 
 
-def test_airflow_dags_test_nightly_end_to_end(home):
-    out = subprocess.run(
-        [
-            str(ROOT / "bin/airflow-env"),
-            "airflow",
-            "dags",
-            "test",
-            "nightly",
-            "-c",
-            '{"business_date": "2024-03-01"}',
-        ],
-        cwd=ROOT,
-        env=airflow_env(home),
-        capture_output=True,
-        text=True,
-        timeout=900,
-    )
+def test_airflow_dags_test_nightly_end_to_end(home, airflow_db):
+    airflow_db(home)
+    out = airflow(home, "airflow", "dags", "test", "nightly", "-c", '{"business_date": "2024-03-01"}')
     log = out.stdout + out.stderr
     assert out.returncode == 0, log[-5000:]
     assert (home / "warehouse.duckdb").exists()
@@ -98,6 +76,7 @@ def test_airflow_dags_test_nightly_end_to_end(home):
     assert (home / "reports" / "daily" / "2024-03-01").is_dir()
 
 
+@pytest.mark.unit
 def test_month_chunks_cut_a_range_at_month_boundaries():
     from pipeline.dates import month_chunks
 
@@ -110,22 +89,12 @@ def test_month_chunks_cut_a_range_at_month_boundaries():
         month_chunks(date(2024, 3, 2), date(2024, 3, 1))
 
 
-def test_airflow_dags_test_backfill_lands_the_cli_windows_in_group_tasks_then_one_build_gate_publish(home):
-    out = subprocess.run(
-        [
-            str(ROOT / "bin/airflow-env"),
-            "airflow",
-            "dags",
-            "test",
-            "backfill",
-            "-c",
-            '{"start": "2024-02-29", "end": "2024-03-01"}',
-        ],
-        cwd=ROOT,
-        env=airflow_env(home),
-        capture_output=True,
-        text=True,
-        timeout=900,
+def test_airflow_dags_test_backfill_lands_the_cli_windows_in_group_tasks_then_one_build_gate_publish(
+    home, airflow_db
+):
+    airflow_db(home)
+    out = airflow(
+        home, "airflow", "dags", "test", "backfill", "-c", '{"start": "2024-02-29", "end": "2024-03-01"}'
     )
     log = out.stdout + out.stderr
     assert out.returncode == 0, log[-5000:]

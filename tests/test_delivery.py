@@ -26,6 +26,8 @@ from reports import mail, render
 from reports.ledger import Ledger, process_start
 from simulators import smtp_sink
 
+pytestmark = pytest.mark.unit
+
 TO = ["a@qiaokou-grid.local", "b@qiaokou-grid.local"]
 
 

@@ -30,6 +30,8 @@ from extract import land
 from pipeline import nightly
 from pipeline.transform import dbt
 
+pytestmark = pytest.mark.dbt
+
 TZ = ZoneInfo("Asia/Shanghai")
 FIRST, LAST = date(2024, 2, 1), date(2024, 4, 3)
 DATES = [FIRST + timedelta(days=i) for i in range((LAST - FIRST).days + 1)]

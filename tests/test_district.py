@@ -14,11 +14,13 @@ import sys
 from datetime import date
 
 import pytest
-from conftest import read_eml, subject_of
+from conftest import home_env, read_eml, subject_of
 
 from minhu import districts
 from minhu.settings import get_settings
 from reports import recipients as rcpt
+
+pytestmark = pytest.mark.e2e
 
 WUHAN = "江岸区 江汉区 硚口区 汉阳区 武昌区 青山区 洪山区 东西湖区 汉南区 蔡甸区 江夏区 黄陂区 新洲区".split()
 DAY = date(2024, 3, 1)
@@ -111,10 +113,7 @@ def jianghan(tmp_path_factory, sources_url, smtp_port):
     from pipeline import nightly
 
     home = tmp_path_factory.mktemp("jianghan_run") / "home"
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("MINHU_HOME", str(home))
-        mp.setenv("MINHU_SOURCE_URL", sources_url)
-        mp.setenv("MINHU_SMTP_PORT", str(smtp_port))
+    with home_env(home, sources_url, smtp_port) as mp:
         mp.setenv("MINHU_DISTRICT", "江汉区")
         mp.setenv("MINHU_CENTRE_NAME", "江汉区社会管理网格化服务中心")
         mp.delenv("MINHU_CENTRE_SHORT", raising=False)

@@ -19,6 +19,7 @@ import time
 from datetime import date
 
 import pytest
+from conftest import home_env, set_home_env
 from faults import (
     api_batches,
     assert_clean_after_success,
@@ -50,10 +51,7 @@ LATER = date(2024, 3, 6)
 @pytest.fixture(scope="module")
 def baseline(tmp_path_factory, sources_url, smtp_port):
     home = tmp_path_factory.mktemp("faults") / "home"
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("MINHU_HOME", str(home))
-        mp.setenv("MINHU_SOURCE_URL", sources_url)
-        mp.setenv("MINHU_SMTP_PORT", str(smtp_port))
+    with home_env(home, sources_url, smtp_port):
         nightly.run(DAY, send_report=False)
     assert version(home)["version"] == 1
     return home
@@ -63,9 +61,7 @@ def baseline(tmp_path_factory, sources_url, smtp_port):
 def home(baseline, tmp_path, monkeypatch, sources_url, smtp_port):
     home = tmp_path / "home"
     shutil.copytree(baseline, home)
-    monkeypatch.setenv("MINHU_HOME", str(home))
-    monkeypatch.setenv("MINHU_SOURCE_URL", sources_url)
-    monkeypatch.setenv("MINHU_SMTP_PORT", str(smtp_port))
+    set_home_env(monkeypatch, home, sources_url, smtp_port)
     return home
 
 

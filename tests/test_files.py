@@ -19,6 +19,8 @@ from extract.quarantine import quarantine_row
 from extract.rows import ArchiveError, FileInfo, RowResult
 from minhu.schemas import fields
 
+pytestmark = pytest.mark.unit
+
 CASE = {
     "case_id": "QK20240301000123",
     "channel": "12345热线",

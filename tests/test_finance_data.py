@@ -20,6 +20,8 @@ from minhu.calendar import is_working_day
 from minhu.schemas import BUDGET_LINE_FIELDS, EXPENSE_TYPES, FUND_SOURCES, PAYMENT_FIELDS
 from simulators import finance_data as fd
 
+pytestmark = pytest.mark.unit
+
 ROOT = Path(__file__).resolve().parents[1]
 UNIT = "118001"
 BASIC = ("人员经费", "公用经费")

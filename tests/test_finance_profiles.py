@@ -25,10 +25,13 @@ import json
 from decimal import ROUND_HALF_UP, Decimal
 
 import pytest
+from conftest import home_env
 
 from minhu import warehouse
 from pipeline import cli, nightly
 from simulators import finance_data as fd
+
+pytestmark = pytest.mark.e2e
 
 
 def wan1(yuan) -> Decimal:
@@ -68,10 +71,7 @@ def _source(year: int, district: str, before: str) -> dict[tuple, dict]:
 @pytest.fixture(scope="module")
 def qiaokou(tmp_path_factory, sources_url, smtp_port):
     home = tmp_path_factory.mktemp("qiaokou-years") / "home"
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("MINHU_HOME", str(home))
-        mp.setenv("MINHU_SOURCE_URL", sources_url)
-        mp.setenv("MINHU_SMTP_PORT", str(smtp_port))
+    with home_env(home, sources_url, smtp_port) as mp:
         mp.setenv("MINHU_DISTRICT", "硚口区")
         nightly.backfill([dt.date(2022, 8, 1), dt.date(2023, 8, 1), dt.date(2024, 7, 17)])
         before = {y: lines(y) for y in (2022, 2023, 2024)}

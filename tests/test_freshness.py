@@ -8,11 +8,14 @@ import json
 from datetime import date, datetime, timedelta
 
 import duckdb
+import pytest
 from conftest import read_eml, subject_of
 
 from extract.load import ensure_raw
 from minhu.calendar import TZ
 from pipeline import freshness
+
+pytestmark = pytest.mark.e2e
 
 
 def test_rules_are_the_dbt_sources_thresholds():

@@ -19,12 +19,14 @@ from pathlib import Path
 
 import duckdb
 import pytest
-from conftest import read_eml, subject_of
+from conftest import home_env, read_eml, set_home_env, subject_of
 
 from extract import land
 from minhu.schemas import keys
 from pipeline import nightly
 from pipeline.cli import main
+
+pytestmark = pytest.mark.e2e
 
 PUBLISHED = Path(__file__).resolve().parent / "data" / "published_budget_118001_2024.csv"
 DAY = date(2024, 3, 11)  # a Monday with payments (salaries)
@@ -36,10 +38,7 @@ ALERT_TO = "data-engineers@qiaokou-grid.local"
 def baseline(tmp_path_factory, sources_url, smtp_port):
     """A $MINHU_HOME with DAY published (and its 日报 sent) and NEXT landed, not yet loaded."""
     home = tmp_path_factory.mktemp("gate") / "home"
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("MINHU_HOME", str(home))
-        mp.setenv("MINHU_SOURCE_URL", sources_url)
-        mp.setenv("MINHU_SMTP_PORT", str(smtp_port))
+    with home_env(home, sources_url, smtp_port):
         assert main(["import", "published-budget", str(PUBLISHED)]) == 0  # the gate checks them
         out = nightly.run(DAY)
         nightly.extract([NEXT])
@@ -51,9 +50,7 @@ def baseline(tmp_path_factory, sources_url, smtp_port):
 def night(baseline, tmp_path, monkeypatch, sources_url, smtp_port) -> Path:
     home = tmp_path / "home"
     shutil.copytree(baseline, home, ignore=shutil.ignore_patterns("*.lock"))
-    monkeypatch.setenv("MINHU_HOME", str(home))
-    monkeypatch.setenv("MINHU_SOURCE_URL", sources_url)
-    monkeypatch.setenv("MINHU_SMTP_PORT", str(smtp_port))
+    set_home_env(monkeypatch, home, sources_url, smtp_port)
     return home
 
 

@@ -13,10 +13,13 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 import duckdb
+import pytest
 import xlsxwriter
 
 from minhu.schemas import fields, keys
 from pipeline import imports
+
+pytestmark = pytest.mark.e2e
 
 REPO = Path(__file__).resolve().parents[1]
 MINHU = Path(sys.executable).parent / "minhu"

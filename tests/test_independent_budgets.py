@@ -26,6 +26,8 @@ import pytest
 
 from pipeline import cli
 
+pytestmark = pytest.mark.e2e
+
 DATA = Path(__file__).resolve().parent / "data" / "budgets"
 
 # name -> (budget-line file, payment file, encoding, fiscal year, the published totals stated in the text)
@@ -94,6 +96,7 @@ LINE_KEY = (
 # ----------------------------------------------------- the files hold the published figures
 
 
+@pytest.mark.unit
 @pytest.mark.parametrize("name", FIXTURES)
 def test_the_files_add_up_to_the_published_figures(name):
     """The fixture files, read here with the csv module, reproduce expected.csv: the check that
@@ -118,6 +121,7 @@ def test_the_files_add_up_to_the_published_figures(name):
     assert budget["expense_type:项目支出"] == projects
 
 
+@pytest.mark.unit
 def test_the_fixtures_exercise_the_reader():
     gbk = (DATA / "wuzhou_1465_2021" / FIXTURES["wuzhou_1465_2021"][0]).read_bytes()
     with pytest.raises(UnicodeDecodeError):

@@ -6,13 +6,17 @@ import json
 from datetime import date, datetime
 
 import duckdb
-from conftest import read_eml, subject_of
+import pytest
+from conftest import PUBLISHED_DAY, copy_home, read_eml, subject_of
 
 from minhu.calendar import TZ
 from pipeline import nightly
 from pipeline.indicators import fetch
 
+pytestmark = pytest.mark.e2e
+
 DAY = date(2024, 3, 1)
+assert DAY == PUBLISHED_DAY
 
 
 def expected_day_figures(landed: list[dict]) -> dict:
@@ -64,8 +68,11 @@ def test_run_lands_builds_gates_publishes_and_reports(home):
         assert all(r[field] not in html for r in landed if r[field])
 
 
-def test_rerunning_a_day_lands_nothing_new_sends_nothing_and_keeps_the_warehouse(home):
+def test_rerunning_a_day_lands_nothing_new_sends_nothing_and_keeps_the_warehouse(published_day, home):
+    # DAY already published once (the session's night, no report); this run re-runs it and sends
+    copy_home(published_day, home)
     nightly.run(DAY)
+    assert len(list((home / "outbox").glob("*.eml"))) == 1
     con = duckdb.connect(str(home / "warehouse.duckdb"), read_only=True)
     before = con.execute("select count(*), sum(hash(case_id || status)) from marts.fct_cases").fetchone()
     con.close()
@@ -85,9 +92,8 @@ def test_rerunning_a_day_lands_nothing_new_sends_nothing_and_keeps_the_warehouse
     assert len(list((home / "outbox").glob("*.eml"))) == 1
 
 
-def test_personal_data_stops_at_staging(home):
-    nightly.run(DAY, send_report=False)
-    con = duckdb.connect(str(home / "warehouse.duckdb"), read_only=True)
+def test_personal_data_stops_at_staging(published_day):
+    con = duckdb.connect(str(published_day / "warehouse.duckdb"), read_only=True)
     cols = con.execute(
         "select table_schema, table_name, column_name from information_schema.columns"
         " where table_schema in ('staging', 'intermediate', 'marts')"

@@ -18,6 +18,8 @@ from minhu.settings import REPO_ROOT
 from pipeline.transform import dbt
 from simulators import case_data
 
+pytestmark = pytest.mark.unit
+
 MACRO = REPO_ROOT / "dbt_project" / "macros" / "mask_personal.sql"
 
 # Address forms the simulator never writes: (text, what must not survive, what must stay).
@@ -102,6 +104,7 @@ def test_the_macro_uses_the_same_patterns() -> None:
 # ------------------------------------------------------------------------------------- the model
 
 
+@pytest.mark.dbt_unit
 def test_content_masked_in_the_built_staging_model(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("MINHU_HOME", str(tmp_path / "home"))
     cases = simulated_cases(200)

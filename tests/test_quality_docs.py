@@ -8,22 +8,21 @@ from datetime import date
 
 import duckdb
 import pytest
+from conftest import PUBLISHED_DAY, copy_home
 
 from pipeline import nightly, quality
+
+pytestmark = pytest.mark.e2e
 
 DAY = date(2024, 3, 1)
 
 
 @pytest.fixture(scope="module")
-def published(tmp_path_factory, sources_url, smtp_port):
-    """One good night, published, with its quality record."""
-    home = tmp_path_factory.mktemp("docs") / "home"
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("MINHU_HOME", str(home))
-        mp.setenv("MINHU_SOURCE_URL", sources_url)
-        mp.setenv("MINHU_SMTP_PORT", str(smtp_port))
-        nightly.run(DAY, send_report=False)
-    return home
+def published(published_day):
+    """One good night (the session's DAY), published, with its quality record; read only here
+    (the record names its own paths, so a copy would not match them)."""
+    assert DAY == PUBLISHED_DAY
+    return published_day
 
 
 def test_a_passing_run_leaves_its_record_and_docs(published):
@@ -75,7 +74,8 @@ def test_a_passing_run_leaves_its_record_and_docs(published):
     )
 
 
-def test_dbt_docs_are_regenerated_only_when_the_project_changes(published, monkeypatch):
+def test_dbt_docs_are_regenerated_only_when_the_project_changes(published_day, tmp_path, monkeypatch):
+    published = copy_home(published_day, tmp_path / "home")  # this test writes the stamp
     monkeypatch.setenv("MINHU_HOME", str(published))
     stamp = published / "reports" / "quality" / "dbt" / "fingerprint"
     assert stamp.read_text() == quality._fingerprint()
@@ -95,8 +95,7 @@ def test_dbt_docs_are_regenerated_only_when_the_project_changes(published, monke
 def test_a_failing_gate_renders_its_failures_and_records_nothing_in_the_warehouse(
     published, tmp_path, monkeypatch
 ):
-    home = tmp_path / "home"
-    shutil.copytree(published, home)
+    home = copy_home(published, tmp_path / "home")
     monkeypatch.setenv("MINHU_HOME", str(home))
     build = home / "build" / "warehouse.duckdb"
     build.parent.mkdir(exist_ok=True)

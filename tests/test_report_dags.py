@@ -16,11 +16,13 @@ from types import SimpleNamespace
 from zoneinfo import ZoneInfo
 
 import pytest
-from conftest import free_port
+from conftest import airflow, free_port
 
 from minhu.calendar import TZ
 from pipeline.dates import previous_report_period, report_period_from_context
 from pipeline.report_dags import report_due
+
+pytestmark = pytest.mark.airflow
 
 ROOT = Path(__file__).resolve().parents[1]
 UTC = ZoneInfo("UTC")
@@ -30,6 +32,7 @@ def run(conf=None, run_after=None):
     return SimpleNamespace(conf=conf or {}, run_after=run_after)
 
 
+@pytest.mark.unit
 def test_scheduled_runs_cover_the_previous_day_week_and_month():
     # report_daily at 08:00 on 2024-03-02 → 2024-03-01
     end = datetime(2024, 3, 2, 8, 0, tzinfo=TZ)
@@ -51,6 +54,7 @@ def test_scheduled_runs_cover_the_previous_day_week_and_month():
     )
 
 
+@pytest.mark.unit
 def test_periods_are_taken_in_shanghai_time_across_year_and_iso_week_boundaries():
     # 01:00 UTC on Monday 2021-01-04 is 09:00 in Shanghai: the previous ISO week is 2020-W53
     assert previous_report_period("weekly", datetime(2021, 1, 4, 1, 0, tzinfo=UTC)) == "2020-W53"
@@ -63,6 +67,7 @@ def test_periods_are_taken_in_shanghai_time_across_year_and_iso_week_boundaries(
         previous_report_period("daily", datetime(2024, 3, 2, 8))
 
 
+@pytest.mark.unit
 def test_conf_period_wins_and_manual_runs_use_run_after():
     ctx = {
         "dag_run": run(conf={"period": "2024-W09"}),
@@ -91,6 +96,7 @@ def at(y, m, d, hh=0, mm=0, ss=0, tz=TZ) -> datetime:
     return datetime(y, m, d, hh, mm, ss, tzinfo=tz)
 
 
+@pytest.mark.unit
 def test_weekly_is_due_when_sunday_is_published_and_monday_0900_has_come():
     # ISO week 2024-W10 is Mon 2024-03-04 .. Sun 2024-03-10
     through_sunday = days(date(2024, 3, 1), date(2024, 3, 10))
@@ -111,6 +117,7 @@ def test_weekly_is_due_when_sunday_is_published_and_monday_0900_has_come():
     assert report_due("weekly", at(2024, 3, 11, 9), [date(2024, 3, 10)])[0] == "2024-W10"
 
 
+@pytest.mark.unit
 def test_weekly_across_iso_year_boundaries_and_in_utc():
     # 2020 has 53 ISO weeks: W53 ends Sunday 2021-01-03
     assert report_due("weekly", at(2021, 1, 4, 9), [date(2021, 1, 3)])[0] == "2020-W53"
@@ -123,6 +130,7 @@ def test_weekly_across_iso_year_boundaries_and_in_utc():
     assert report_due("weekly", at(2021, 1, 4, 0, 59, 59, tz=UTC), [date(2021, 1, 3)])[0] is None
 
 
+@pytest.mark.unit
 def test_monthly_is_due_when_the_last_day_is_published_and_the_1st_0900_has_come():
     # 12-31 published on 01-01 02:10: wait; 09:00: the December 月报 of the year before
     december = days(date(2024, 12, 1), date(2024, 12, 31))
@@ -145,17 +153,6 @@ def test_monthly_is_due_when_the_last_day_is_published_and_the_1st_0900_has_come
         report_due("monthly", datetime(2024, 4, 1, 9), [])
     with pytest.raises(ValueError, match="weekly and monthly"):
         report_due("daily", at(2024, 4, 1, 9), [])
-
-
-def airflow(home: Path, *args: str, timeout: int = 600) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [str(ROOT / "bin/airflow-env"), *args],
-        cwd=ROOT,
-        env={**os.environ, "MINHU_HOME": str(home)},
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-    )
 
 
 def check_report_dags_parse_and_are_wired(home: Path) -> None:
@@ -187,8 +184,8 @@ def check_report_dags_parse_and_are_wired(home: Path) -> None:
     ]
 
 
-def test_report_dags_are_wired_and_airflow_dags_test_report_daily_sends_once(home):
-    # one Airflow metadata database for both checks (migrating it is the slow part)
+def test_report_dags_are_wired_and_airflow_dags_test_report_daily_sends_once(home, airflow_db):
+    airflow_db(home)  # a copy of the session's migrated metadata database, for both checks
     check_report_dags_parse_and_are_wired(home)
     from conftest import read_eml, subject_of
 
@@ -209,12 +206,13 @@ def test_report_dags_are_wired_and_airflow_dags_test_report_daily_sends_once(hom
     assert {p.suffix for p in archive.iterdir()} >= {".html", ".xlsx", ".pdf", ".eml", ".json"}
 
 
-def test_an_asset_event_from_nightly_triggers_report_weekly_under_the_scheduler(home):
+def test_an_asset_event_from_nightly_triggers_report_weekly_under_the_scheduler(home, airflow_db):
     """nightly publishes Sunday 2024-03-10 (`airflow dags test`, real tasks): its asset event
     carries the date and queues report_weekly; a real scheduler (make airflow's script,
     LocalExecutor) then runs report_weekly as an asset-triggered run, which reads the date and,
     it being no Monday 09:00 after that Sunday now, skips without sending."""
     sunday = "2024-03-10"
+    airflow_db(home)
     out = airflow(home, "airflow", "dags", "reserialize", timeout=300)
     assert out.returncode == 0, out.stderr[-3000:]
     out = airflow(home, "airflow", "dags", "unpause", "report_weekly", timeout=300)

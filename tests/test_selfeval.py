@@ -26,6 +26,8 @@ from pipeline.imports import import_files
 from reports import selfeval
 from reports.common import ReportBlocked
 
+pytestmark = pytest.mark.e2e
+
 # --------------------------------------------------------------- the 2023 final accounts, stated
 
 P1, P2, P3 = "42010523119T000000100", "42010523119T000000101", "42010523119T000000102"

@@ -21,10 +21,12 @@ from pathlib import Path
 import duckdb
 import psycopg2
 import pytest
-from conftest import read_eml, subject_of
+from conftest import home_env, read_eml, subject_of
 
 from minhu.settings import get_settings
 from pipeline import cli, nightly, serve
+
+pytestmark = pytest.mark.e2e
 
 PG = "host=127.0.0.1 port=5432 user=postgres"
 DATES = [date(2024, 3, 4), date(2024, 3, 5), date(2024, 3, 6)]
@@ -395,10 +397,7 @@ def test_cli_serve(home, dsn, monkeypatch, capsys):
 def built(tmp_path_factory, sources_url, smtp_port, pg_database):
     """A backfill through the nightly steps, with serving on: publish() serves."""
     home = tmp_path_factory.mktemp("serving") / "home"
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("MINHU_HOME", str(home))
-        mp.setenv("MINHU_SOURCE_URL", sources_url)
-        mp.setenv("MINHU_SMTP_PORT", str(smtp_port))
+    with home_env(home, sources_url, smtp_port) as mp:
         mp.setenv("MINHU_SERVING_DSN", pg_database)
         mp.setenv("MINHU_SERVING_SCHEMAS", "marts,reference")
         mp.delenv("MINHU_SERVING_READERS", raising=False)

@@ -4,10 +4,13 @@ from __future__ import annotations
 
 from datetime import date
 
+import pytest
 import requests
 
 from minhu.settings import DEFAULT_TOKEN
 from simulators import case_data
+
+pytestmark = pytest.mark.unit
 
 AUTH = {"Authorization": f"Bearer {DEFAULT_TOKEN}"}
 WINDOW = {"updated_since": "2024-03-01T00:00:00+08:00", "updated_until": "2024-03-02T00:00:00+08:00"}
