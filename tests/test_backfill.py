@@ -21,6 +21,8 @@ from pathlib import Path
 import duckdb
 import pytest
 
+pytestmark = pytest.mark.e2e
+
 ROOT = Path(__file__).resolve().parents[1]
 START, END = date(2024, 2, 28), date(2024, 3, 2)
 DATES = [START + timedelta(days=i) for i in range((END - START).days + 1)]
@@ -69,6 +71,7 @@ def clean(tmp_path_factory, sources_url, smtp_port):
     return {"home": home, "marts": marts_fingerprint(home / "warehouse.duckdb")}
 
 
+@pytest.mark.unit
 def test_plan_cuts_cases_and_payments_by_month_and_budget_lines_by_fiscal_year():
     from extract.backfill import Span, plan, plan_range
 
@@ -113,6 +116,7 @@ def test_plan_cuts_cases_and_payments_by_month_and_budget_lines_by_fiscal_year()
         plan_range(date(2024, 2, 2), date(2024, 2, 1))
 
 
+@pytest.mark.unit
 def test_airflow_groups_are_the_cli_windows_eight_a_task():
     from extract.backfill import Span, plan_range
     from pipeline.backfill import groups
@@ -122,6 +126,7 @@ def test_airflow_groups_are_the_cli_windows_eight_a_task():
     assert [Span.from_json(s) for g in got for s in g] == plan_range(date(2024, 1, 1), date(2024, 6, 30))
 
 
+@pytest.mark.unit
 def test_workers_come_from_the_argument_then_the_environment(monkeypatch):
     from extract.backfill import workers_setting
 
@@ -137,6 +142,7 @@ def test_workers_come_from_the_argument_then_the_environment(monkeypatch):
         workers_setting(0)
 
 
+@pytest.mark.unit
 def test_bad_workers_are_one_line_and_exit_2(home, capsys):
     from pipeline.cli import main
 

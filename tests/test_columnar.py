@@ -20,6 +20,8 @@ from extract.imports import land_file
 from extract.rows import RowResult
 from minhu.schemas import fields
 
+pytestmark = pytest.mark.unit
+
 
 def _stream(rows: list[RowResult]) -> list[tuple]:
     """What a landing makes of the rows, in order: a records.jsonl line, or (row, errors, raw)."""

@@ -32,6 +32,8 @@ from pipeline.transform import dbt_executable
 from simulators import case_data
 from simulators import finance_data as fd
 
+pytestmark = pytest.mark.dbt
+
 REPO = Path(__file__).resolve().parents[1]
 PROJECT = REPO / "dbt_project"
 SEEDS = PROJECT / "seeds"
