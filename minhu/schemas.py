@@ -96,9 +96,9 @@ BUDGET_LINE_FIELDS: tuple[Field, ...] = (
     _UPDATED_AT,
 )
 
-PAYMENT_FIELDS: tuple[Field, ...] = (
-    Field("payment_id", "支付凭证号", "string", required=True),
-    Field("pay_date", "支付日期", "date", required=True),
+# A budget line's key (sources.md §2), which a payment carries to name its line; minhu/line_id.py
+# joins it into one text, `line_id`.
+_LINE_KEY_FIELDS = (
     _FISCAL_YEAR,
     _UNIT_CODE,
     _PROJECT_CODE,
@@ -106,24 +106,17 @@ PAYMENT_FIELDS: tuple[Field, ...] = (
     _ECONOMIC_CODE,
     _FUND_SOURCE,
     _EXPENSE_TYPE,
+)
+LINE_KEY: tuple[str, ...] = tuple(f.key for f in _LINE_KEY_FIELDS)
+
+PAYMENT_FIELDS: tuple[Field, ...] = (
+    Field("payment_id", "支付凭证号", "string", required=True),
+    Field("pay_date", "支付日期", "date", required=True),
+    *_LINE_KEY_FIELDS,
     Field("amount", "支付金额", "decimal", required=True),
     Field("payee", "收款人", "string", personal=True),
     Field("summary", "摘要", "text"),
     _UPDATED_AT,
-)
-
-# A budget line's key (sources.md §2); minhu/line_id.py joins it into one text, `line_id`.
-LINE_KEY: tuple[str, ...] = tuple(
-    f.key
-    for f in (
-        _FISCAL_YEAR,
-        _UNIT_CODE,
-        _PROJECT_CODE,
-        _FUNCTION_CODE,
-        _ECONOMIC_CODE,
-        _FUND_SOURCE,
-        _EXPENSE_TYPE,
-    )
 )
 
 # The key that identifies one record, and the key that identifies one version of it.
