@@ -139,28 +139,10 @@ def _names_sql() -> str:
     """
 
 
-def _names_check() -> Check:
+def _names_expectations() -> list:
     """Codes in use that neither the reference seeds nor the lines name: a warning listing them."""
-
-    def expectations() -> list:
-        return [
-            gx_expectations().ExpectTableRowCountToEqual(
-                value=0,
-                meta=meta(
-                    "every classification code in use has a name (reference seed or the line)", WARNING
-                ),
-            )
-        ]
-
-    return Check(
-        "classification_names",
-        _names_sql(),
-        expectations,
-        requires=("marts.dim_function", "marts.dim_economic"),
-        index=("classification", "code"),
-        description="Function and economic codes in use that no reference seed and no budget line names.",
-        listing="shown",
-    )
+    label = "every classification code in use has a name (reference seed or the line)"
+    return [gx_expectations().ExpectTableRowCountToEqual(value=0, meta=meta(label, WARNING))]
 
 
 PER_UNIT_SQL = f"""
@@ -396,18 +378,16 @@ def _indicator_views_expectations() -> list:
     ]
 
 
+def _published_expectations() -> list:
+    label = "published tables reproduced (±0.01 万元 a row, 元 exact; any unit and year)"
+    return [all_true("within_tolerance", label)]
+
+
+def _payment_line_expectations() -> list:
+    return [all_true("line_found", "every payment is against an existing budget line")]
+
+
 def budget() -> Suite:
-    def published_expectations() -> list:
-        return [
-            all_true(
-                "within_tolerance",
-                "published tables reproduced (±0.01 万元 a row, 元 exact; any unit and year)",
-            )
-        ]
-
-    def payment_line_expectations() -> list:
-        return [all_true("line_found", "every payment is against an existing budget line")]
-
     both = (LINES, PAYMENTS)
     return Suite(
         "budget",
@@ -435,7 +415,7 @@ def budget() -> Suite:
             Check(
                 "payment_lines",
                 PAYMENT_LINES_SQL,
-                payment_line_expectations,
+                _payment_line_expectations,
                 requires=both,
                 index=("payment_id", "line_id"),
                 description="Every payment and whether its budget line exists.",
@@ -448,11 +428,19 @@ def budget() -> Suite:
                 index=("grain", "period"),
                 description="budget_execution_rate by function 类/款/项 and economic 类/款 scopes sum to each other and to all.",
             ),
-            _names_check(),
+            Check(
+                "classification_names",
+                _names_sql(),
+                _names_expectations,
+                requires=("marts.dim_function", "marts.dim_economic"),
+                index=("classification", "code"),
+                description="Function and economic codes in use that no reference seed and no budget line names.",
+                listing="shown",
+            ),
             Check(
                 "published_tables",
                 _published_sql,
-                published_expectations,
+                _published_expectations,
                 requires=(LINES,),
                 index=("fiscal_year", "unit_code", "table", "code", "measure", "diff"),
                 description="Initial amounts aggregated to every imported published table, per unit and year.",
