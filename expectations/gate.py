@@ -42,9 +42,10 @@ class Catalog:
 class Check:
     """One batch to validate: a SQL query on the warehouse and the expectations on its result.
 
-    ``sql`` is a query, or a function of the warehouse's Catalog returning one (to read a mart
-    when it exists and raw otherwise). ``requires`` names tables without which the check cannot
-    run: it is then reported as a warning ("model missing"), never silently passed.
+    ``sql`` is a query, or a function of the warehouse's Catalog returning one (for a table that
+    may be absent, such as the imported published tables). ``requires`` names tables without
+    which the check cannot run: it is then reported as a warning ("model missing"), never
+    silently passed.
     ``index`` names the columns that identify a failing row in the details (a batch, a case).
     ``listing`` names a column whose values (all of them, joined) a failed expectation lists in
     its ``Outcome.listing`` (the unnamed codes: "科目 2089999、科目 21208"). ``note`` turns the

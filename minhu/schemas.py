@@ -67,56 +67,62 @@ CASE_FIELDS: tuple[Field, ...] = (
     Field("updated_at", "更新时间", "datetime", required=True),
 )
 
+# The fields a budget line and a payment share (a payment names its line by them), defined once.
+_FISCAL_YEAR = Field("fiscal_year", "预算年度", "int", required=True)
+_UNIT_CODE = Field("unit_code", "单位编码", "string", required=True)
+_PROJECT_CODE = Field("project_code", "项目编码", "string")
+_FUNCTION_CODE = Field("function_code", "功能分类科目编码", "string", required=True)
+_ECONOMIC_CODE = Field("economic_code", "经济分类科目编码", "string", required=True)
+_EXPENSE_TYPE = Field("expense_type", "支出类型", "enum", required=True, values=EXPENSE_TYPES)
+_FUND_SOURCE = Field("fund_source", "资金来源", "enum", required=True, values=FUND_SOURCES)
+_UPDATED_AT = Field("updated_at", "更新时间", "datetime", required=True)
+
 BUDGET_LINE_FIELDS: tuple[Field, ...] = (
-    Field("fiscal_year", "预算年度", "int", required=True),
+    _FISCAL_YEAR,
     Field("dept_code", "部门编码", "string", required=True),
     Field("dept_name", "部门名称", "string"),
-    Field("unit_code", "单位编码", "string", required=True),
+    _UNIT_CODE,
     Field("unit_name", "单位名称", "string"),
-    Field("project_code", "项目编码", "string"),
+    _PROJECT_CODE,
     Field("project_name", "项目名称", "string"),
-    Field("function_code", "功能分类科目编码", "string", required=True),
+    _FUNCTION_CODE,
     Field("function_name", "功能分类科目名称", "string"),
-    Field("economic_code", "经济分类科目编码", "string", required=True),
+    _ECONOMIC_CODE,
     Field("economic_name", "经济分类科目名称", "string"),
-    Field("expense_type", "支出类型", "enum", required=True, values=EXPENSE_TYPES),
-    Field("fund_source", "资金来源", "enum", required=True, values=FUND_SOURCES),
+    _EXPENSE_TYPE,
+    _FUND_SOURCE,
     Field("initial_amount", "年初预算数", "decimal", required=True),
     Field("adjusted_amount", "调整后预算数", "decimal", required=True),
-    Field("updated_at", "更新时间", "datetime", required=True),
+    _UPDATED_AT,
 )
+
+# A budget line's key (sources.md §2), which a payment carries to name its line; minhu/line_id.py
+# joins it into one text, `line_id`.
+_LINE_KEY_FIELDS = (
+    _FISCAL_YEAR,
+    _UNIT_CODE,
+    _PROJECT_CODE,
+    _FUNCTION_CODE,
+    _ECONOMIC_CODE,
+    _FUND_SOURCE,
+    _EXPENSE_TYPE,
+)
+LINE_KEY: tuple[str, ...] = tuple(f.key for f in _LINE_KEY_FIELDS)
 
 PAYMENT_FIELDS: tuple[Field, ...] = (
     Field("payment_id", "支付凭证号", "string", required=True),
     Field("pay_date", "支付日期", "date", required=True),
-    Field("fiscal_year", "预算年度", "int", required=True),
-    Field("unit_code", "单位编码", "string", required=True),
-    Field("project_code", "项目编码", "string"),
-    Field("function_code", "功能分类科目编码", "string", required=True),
-    Field("economic_code", "经济分类科目编码", "string", required=True),
-    Field("fund_source", "资金来源", "enum", required=True, values=FUND_SOURCES),
-    Field("expense_type", "支出类型", "enum", required=True, values=EXPENSE_TYPES),
+    *_LINE_KEY_FIELDS,
     Field("amount", "支付金额", "decimal", required=True),
     Field("payee", "收款人", "string", personal=True),
     Field("summary", "摘要", "text"),
-    Field("updated_at", "更新时间", "datetime", required=True),
+    _UPDATED_AT,
 )
 
 # The key that identifies one record, and the key that identifies one version of it.
 SOURCES = {
     "cases": {"fields": CASE_FIELDS, "id": ("case_id",)},
-    "budget_lines": {
-        "fields": BUDGET_LINE_FIELDS,
-        "id": (
-            "fiscal_year",
-            "unit_code",
-            "project_code",
-            "function_code",
-            "economic_code",
-            "fund_source",
-            "expense_type",
-        ),
-    },
+    "budget_lines": {"fields": BUDGET_LINE_FIELDS, "id": LINE_KEY},
     "payments": {"fields": PAYMENT_FIELDS, "id": ("payment_id",)},
 }
 

@@ -134,9 +134,8 @@ def cmd_check(args) -> int:
     """The quality gate on the published warehouse: exit 1 naming the failed expectations."""
     from . import nightly, quality
 
-    s = get_settings()
     try:
-        result = nightly.gate(s.warehouse_path, alert=False)
+        result = nightly.check_published()
     except nightly.GateFailed as exc:
         print(exc.result.summary(), file=sys.stderr)
         print(f"data docs: {quality.paths()['index']}", file=sys.stderr)

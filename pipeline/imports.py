@@ -9,9 +9,10 @@ result (``{"file", "error"}``); the other files still import.
 
 Every data row of a file is accounted for once (rows = loaded + superseded + quarantined):
 
-* quarantined: the row does not parse, or (payments) its budget line -- fiscal_year, unit_code,
-  project_code (empty = none), function_code, economic_code, fund_source, expense_type -- is in
-  neither the warehouse's raw.budget_lines nor the budget-line files of the same command;
+* quarantined: the row does not parse, or (payments) its budget line -- its ``line_id``
+  (minhu/line_id.py: fiscal_year, unit_code, project_code (empty = none), function_code,
+  economic_code, fund_source, expense_type) -- is in neither the warehouse's raw.budget_lines
+  nor the budget-line files of the same command;
 * loaded: the row is the current version of its record after the import (greatest updated_at
   over every batch of raw.<source>; the id is SOURCES[source]["id"]);
 * superseded: a valid row that is not: a newer version exists (in the warehouse or any file of
@@ -44,7 +45,7 @@ from extract.imports import FileLanding, land_file, record_accounting
 from extract.load import ensure_raw, load_batch
 from extract.published import open_published
 from extract.rows import ArchiveError
-from minhu import fault, published, schemas, warehouse
+from minhu import fault, line_id, published, schemas, warehouse
 
 from . import nightly, serve
 from .transform import dbt
@@ -53,7 +54,6 @@ log = logging.getLogger(__name__)
 
 KINDS = {"cases": "cases", "budget-lines": "budget_lines", "payments": "payments"}
 ORDER = ("budget_lines", "payments", "cases")  # budget lines first: payments are checked against them
-BUDGET_KEY = schemas.SOURCES["budget_lines"]["id"]
 DUCKDB_MEMORY_LIMIT = "1GB"  # the loading connection's buffer pool: bounded whatever the file size
 
 
@@ -137,37 +137,15 @@ def import_sources(items: list[tuple[str, str | Path]]) -> list[dict]:
 
 def _budget_line_check(con: duckdb.DuckDBPyConnection):
     """The reject check of payment rows: their budget line must be in raw.budget_lines of the build."""
-    known = {
-        tuple(r)
-        for r in con.execute(
-            f"select distinct {', '.join(_key_expr(k, 'b') for k in BUDGET_KEY)} from raw.budget_lines b"
-        ).fetchall()
-    }
+    known = {r[0] for r in con.execute(f"select distinct {line_id.sql()} from raw.budget_lines").fetchall()}
 
     def reject(record: dict):
-        key = tuple(_py_key(k, record[k]) for k in BUDGET_KEY)
-        if key in known:
+        if line_id.of_record(record) in known:
             return None
-        shown = ", ".join(f"{k}={'' if v is None else v}" for k, v in zip(BUDGET_KEY, key, strict=True))
+        shown = ", ".join(f"{k}={'' if record.get(k) is None else record[k]}" for k in schemas.LINE_KEY)
         return ("budget_line", f"no budget line ({shown}) in the warehouse or in this import")
 
     return reject
-
-
-def _key_expr(key: str, alias: str) -> str:
-    """A budget-line key column, normalised: fiscal_year as an integer, empty project_code = null."""
-    col = f'{alias}."{key}"'
-    if key == "fiscal_year":
-        return f"try_cast({col} as integer)"
-    return f"nullif(trim({col}), '')"
-
-
-def _py_key(key: str, value):
-    if value is None:
-        return None
-    if key == "fiscal_year":
-        return int(value)
-    return str(value).strip() or None
 
 
 def _load(con: duckdb.DuckDBPyConnection, landing: FileLanding) -> None:
@@ -185,12 +163,9 @@ def _load(con: duckdb.DuckDBPyConnection, landing: FileLanding) -> None:
     )
     if landing.source == "payments":
         # The rejected rows are valid records (they stay in records.jsonl) but are not loaded.
-        match = " and ".join(
-            f"{_key_expr(k, 'b')} is not distinct from {_key_expr(k, 'p')}" for k in BUDGET_KEY
-        )
         con.execute(
             f"delete from raw.payments p where p._batch = ?"
-            f" and not exists (select 1 from raw.budget_lines b where {match})",
+            f" and not exists (select 1 from raw.budget_lines b where {line_id.sql('b')} = {line_id.sql('p')})",
             [landing.batch],
         )
     loaded = con.execute(f"select count(*) from raw.{landing.source} where _batch = ?", [landing.batch])
@@ -207,10 +182,9 @@ def _load(con: duckdb.DuckDBPyConnection, landing: FileLanding) -> None:
 
 
 def _id_exprs(source: str) -> list[str]:
-    ids = schemas.SOURCES[source]["id"]
     if source == "budget_lines":
-        return [_key_expr(k, "r") for k in ids]
-    return [f'r."{k}"' for k in ids]
+        return [line_id.sql("r")]
+    return [f'r."{k}"' for k in schemas.SOURCES[source]["id"]]
 
 
 def _accounting(build: Path, landings: list[FileLanding]) -> dict[str, dict]:

@@ -236,6 +236,18 @@ def gate(path: Path, alert: bool = True) -> GateResult:
     return result
 
 
+def check_published() -> GateResult:
+    """`minhu check`: the gate on the published warehouse, under the warehouse lease.
+
+    The gate rewrites $MINHU_HOME/reports/quality/ (last_gate.json, index.html, the GX Data Docs),
+    as a writer's gate does under its lease: holding it too, a check never interleaves its files
+    with a run's (it waits like any writer, MINHU_LEASE_WAIT, then LeaseTimeout, exit 5). It
+    sends no alert; GateFailed on an error.
+    """
+    with leases.hold(new_run_id("check"), "check"):
+        return gate(get_settings().warehouse_path, alert=False)
+
+
 def send_alert(result: GateResult, path: Path) -> None:
     """Email the data engineers the failed expectations; a failed send is logged, not raised."""
     to = mail.recipients("alerts", "data_engineers")

@@ -30,6 +30,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlparse
 
 from minhu.calendar import TZ
+from minhu.schemas import LINE_KEY
 from minhu.settings import get_settings
 from simulators import case_data, finance_data
 from simulators.faults import FaultPlan
@@ -68,17 +69,8 @@ def _key_payments(r: dict) -> str:
 
 
 def _key_lines(r: dict) -> str:
-    return "|".join(
-        str(r[k])
-        for k in (
-            "unit_code",
-            "project_code",
-            "function_code",
-            "economic_code",
-            "fund_source",
-            "expense_type",
-        )
-    )
+    """A line's key within its fiscal year (the window sorts by it after updated_at)."""
+    return "|".join(str(r[k]) for k in LINE_KEY if k != "fiscal_year")
 
 
 @lru_cache(maxsize=64)

@@ -523,3 +523,22 @@ def test_2024_scores_agree_with_the_budget_lines_and_payments(home, capsys):
     want = min(Decimal(20), 20 * actual / Decimal("0.95")).quantize(Decimal("0.01"), ROUND_HALF_UP)
     assert satisfaction["score"] == want
     assert out["totals"]["all"] == float(sheets[0]["total"])
+
+
+def test_line_id_is_one_rule(home):
+    """minhu/line_id.py (SQL on raw columns, and on a record) gives the text dbt's macro
+    finance_line_id gives in staging, for every raw budget line and payment staging kept."""
+    from minhu import line_id
+
+    for source, staged in (
+        ("budget_lines", "staging.stg_finance__budget_lines"),
+        ("payments", "staging.stg_finance__payments"),
+    ):
+        rows = q(
+            f"select r.*, {line_id.sql('r')} as from_raw, s.line_id as from_dbt"
+            f" from raw.{source} r join {staged} s using (_batch, _row)"
+        )
+        assert len(rows) > 3, source
+        for r in rows:
+            parsed = {**r, "fiscal_year": int(r["fiscal_year"]), "project_code": r["project_code"] or None}
+            assert r["from_raw"] == r["from_dbt"] == line_id.of_record(r) == line_id.of_record(parsed), r

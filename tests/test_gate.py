@@ -14,6 +14,7 @@ import hashlib
 import html
 import json
 import shutil
+import threading
 from datetime import date
 from pathlib import Path
 
@@ -266,6 +267,44 @@ def test_minhu_check_audits_the_published_warehouse(night, capsys):
     assert "timestamps in order (received ≤ dispatched ≤ closed ≤ visited): received ≤ visited" in err
     assert case_id in err
     assert emails(night) == sent  # `minhu check` reports; it does not page anyone
+
+
+def test_minhu_check_takes_the_warehouse_lease(night, capsys, monkeypatch):
+    """`minhu check` rewrites reports/quality/ as a writer's gate does, so it holds the lease
+    too: with another run holding it, it waits and then fails (exit 5) writing nothing; when
+    the other run releases, it goes on, holding the lease (kind check) while it writes."""
+    from minhu import lease as leases
+    from pipeline import quality
+
+    last_gate = night / "reports" / "quality" / "last_gate.json"
+    before = last_gate.read_bytes()
+    holder = leases.acquire("nightly-20240312T020000-1-abcd", "nightly")
+    try:
+        monkeypatch.setenv("MINHU_LEASE_WAIT", "1")
+        assert main(["check"]) == 5
+        err = capsys.readouterr().err
+        assert "waiting for run nightly-20240312T020000-1-abcd" in err
+        assert "minhu: the warehouse is busy" in err and "Traceback" not in err
+        assert last_gate.read_bytes() == before
+
+        owners = []
+        record = quality.record
+        monkeypatch.setattr(
+            quality, "record", lambda *a, **k: owners.append(leases.read_owner()) or record(*a, **k)
+        )
+        monkeypatch.setenv("MINHU_LEASE_WAIT", "120")
+        releasing = threading.Timer(1.5, holder.release)
+        releasing.start()
+        assert main(["check"]) == 0
+        releasing.join()
+    finally:
+        holder.release()
+    captured = capsys.readouterr()
+    assert "waiting for run nightly-20240312T020000-1-abcd" in captured.err
+    assert "0 errors, 0 warnings" in captured.out
+    assert [o.kind for o in owners] == ["check"] and owners[0].run_id.startswith("check-")
+    assert json.loads(last_gate.read_text(encoding="utf-8"))["target"] == "published"
+    assert not (night / ".warehouse.lease").exists()
 
 
 # ------------------------------------------------------------------------- raw contract checks

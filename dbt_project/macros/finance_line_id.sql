@@ -1,4 +1,5 @@
-{#- The key of a budget line as one text: a payment finds its budget line by it. -#}
+{#- The key of a budget line as one text: a payment finds its budget line by it.
+    Its Python twin, on raw columns, is minhu/line_id.py (why two: finance_line_id.md). -#}
 {% macro finance_line_id() -%}
     concat_ws(
         '|',
