@@ -10,22 +10,13 @@ from __future__ import annotations
 
 from datetime import date
 
-from .common import (
-    Column,
-    Period,
-    Report,
-    Section,
-    Table,
-    change,
-    count_by,
-    deliver,
-    figures,
-    gate_status,
-    is_covered,
-    parse_period,
-    quality_section,
-)
-from .common import covered_dates as _covered
+from minhu.periods import Period
+
+from .document import Column, Report, Section, Table
+from .formatting import change
+from .gate import quality_section
+from .marts import count_by, figures, is_covered
+from .runner import runner
 from .sections import (
     Comparison,
     daily_trend,
@@ -102,10 +93,4 @@ def build(p: Period, covered: set[date], gate: dict) -> Report:
     return Report("weekly", "周报", p, sections, notes)
 
 
-def run(period: date | str, send: bool = True, resend: bool = False) -> dict:
-    """Render the 周报 of an ISO week ('2024-W10'), archive it, and with send email it once."""
-    p = parse_period("weekly", period)
-    covered = _covered()
-    gate = gate_status()
-    report = build(p, covered, gate)
-    return deliver(report, TEMPLATE, send, resend, gate, covered)
+run = runner("weekly", build, TEMPLATE)

@@ -1,0 +1,42 @@
+"""The one report runner: read what the report needs from one published version, build the
+report, archive it and — with send — deliver it once (reports/delivery.py).
+
+Every report module (reports.daily, .weekly, .monthly, .selfeval) defines its `run` with
+`runner(...)`; `minhu report KIND --period P` (pipeline/reporting.py) and the report DAGs call it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import date
+
+from minhu import warehouse
+from minhu.periods import Period, parse_period
+
+from .delivery import deliver
+from .document import Report
+from .gate import gate_status
+from .marts import covered_dates
+
+Builder = Callable[[Period, set[date], dict], Report]
+
+
+def run_report(kind: str, build: Builder, template: str, period, send: bool, resend: bool) -> dict:
+    """Render the report of a period ('2024-03-01', '2024-W10', '2024-03' or a date in it), archive
+    it, and with send email it once per period and recipient list."""
+    p = parse_period(kind, period)
+    with warehouse.pinned():  # one published version for the whole report
+        covered = covered_dates()
+        gate = gate_status()
+        report = build(p, covered, gate)
+        return deliver(report, template, send, resend, gate, covered)
+
+
+def runner(kind: str, build: Builder, template: str) -> Callable[..., dict]:
+    """The `run(period, send=True, resend=False)` of a report module."""
+
+    def run(period: date | str, send: bool = True, resend: bool = False) -> dict:
+        return run_report(kind, build, template, period, send, resend)
+
+    run.__doc__ = f"Render the {kind} report of a period, archive it, and with send email it once."
+    return run
