@@ -7,13 +7,17 @@ that import them from one place). Each concern lives in a module of its own:
 * charts — reports/charts.py; HTML, XLSX, PDF — reports/output.py;
 * delivery — reports/delivery.py; the one report runner — reports/runner.py.
 
-``INDICATOR_NAMES`` and ``SANGONG`` are read from the published warehouse (marts.dim_indicator,
-marts.dim_economic: their seeds are the one home of the indicator list and the 三公 codes).
+``INDICATOR_NAMES`` and ``SANGONG`` are their seeds (dbt_project/seeds/indicator_catalog.csv,
+sangong_classes.csv: the one home of the indicator list and of the 三公 codes), read when asked
+for; the reports themselves read them from the marts (dim_indicator, dim_economic).
 """
 
 from __future__ import annotations
 
+import csv
+
 from minhu.periods import Period, cn_date, parse_period, period_of
+from minhu.settings import get_settings
 
 from .charts import hbar_chart, trend_chart
 from .delivery import ReportBlocked, archive_dir, deliver
@@ -32,7 +36,7 @@ from .formatting import (
     wan,
 )
 from .gate import gate_status, quality_section
-from .marts import Figures, covered_dates, figures, indicator_names, is_covered, sangong_items
+from .marts import Figures, covered_dates, figures, is_covered
 from .output import chromium_path, render_html, write_pdf, write_xlsx
 
 __all__ = [
@@ -76,10 +80,19 @@ __all__ = [
 ]
 
 
+def _seed(name: str) -> list[dict]:
+    path = get_settings().dbt_project_dir / "seeds" / f"{name}.csv"
+    with path.open(encoding="utf-8", newline="") as f:
+        return list(csv.DictReader(f))
+
+
 def __getattr__(name: str):
-    """INDICATOR_NAMES / SANGONG: from the published warehouse's dims, when asked for."""
+    """INDICATOR_NAMES / SANGONG: from their seeds, when asked for."""
     if name == "INDICATOR_NAMES":
-        return indicator_names()
+        return {r["indicator"]: r["indicator_name"] for r in _seed("indicator_catalog")}
     if name == "SANGONG":
-        return sangong_items()
+        return {
+            r["economic_code"]: r["sangong_item"]
+            for r in sorted(_seed("sangong_classes"), key=lambda r: r["economic_code"])
+        }
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -13,7 +13,7 @@ from datetime import date
 
 from minhu.periods import Period
 
-from .document import Report
+from .document import Section
 from .gate import quality_section
 from .marts import figures
 from .runner import runner
@@ -22,23 +22,18 @@ from .sections import Comparison, intake_section, overdue_section, performance_s
 TEMPLATE = "daily.html"
 
 
-def build(p: Period, covered: set[date], gate: dict) -> Report:
+def build(p: Period, covered: set[date], gate: dict) -> list[Section]:
     f = figures(p)
     comparisons = [
         Comparison("环比", p.shifted(-1), covered),
         Comparison("较上周同日", p.shifted(-7), covered),
     ]
-    sections = [
-        intake_section(p, f, comparisons),
-        performance_section(f, comparisons),
-        overdue_section(p),
-        quality_section(p, gate),
-    ]
-    notes = [
-        "受理量按受理时间计；及时转办率按受理时间、按时办结率按办理时限、满意率按回访时间归入当日。",
-        "环比为较前一日，比率的变化以个百分点表示；对比日数据未完整入库时显示“—”。",
-    ]
-    return Report("daily", "日报", p, sections, notes)
+    figures_sections = [intake_section(p, f, comparisons), performance_section(f, comparisons)]
+    return [*figures_sections, overdue_section(p), quality_section(p, gate)]
 
 
-run = runner("daily", build, TEMPLATE)
+NOTES = [
+    "受理量按受理时间计；及时转办率按受理时间、按时办结率按办理时限、满意率按回访时间归入当日。",
+    "环比为较前一日，比率的变化以个百分点表示；对比日数据未完整入库时显示“—”。",
+]
+run = runner("daily", build, NOTES, TEMPLATE)

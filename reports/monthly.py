@@ -21,7 +21,7 @@ from decimal import Decimal
 from minhu.periods import Period
 
 from .charts import hbar_chart
-from .document import Column, Kpi, Report, Section, Table
+from .document import Column, Kpi, Section, Table
 from .formatting import fmt_pct, fmt_pp, fmt_wan, fmt_yuan
 from .gate import quality_section
 from .marts import (
@@ -387,14 +387,14 @@ def budget_section(f: Figures) -> Section:
     return s
 
 
-def build(p: Period, covered: set[date], gate: dict) -> Report:
+def build(p: Period, covered: set[date], gate: dict) -> list[Section]:
     f = figures(p)
     comparisons = [Comparison("环比", p.shifted(-1), covered), Comparison("同比", p.year_ago(), covered)]
     overview = Section(
         "总体情况",
         kpis=[count_kpi(f, comparisons)] + [rate_kpi(f, i, comparisons) for i in headline_rates()],
     )
-    sections = [
+    return [
         overview,
         scorecard(f, comparisons),
         trend_section(p, covered),
@@ -406,11 +406,10 @@ def build(p: Period, covered: set[date], gate: dict) -> Report:
         budget_section(f),
         quality_section(p, gate),
     ]
-    notes = [
-        "环比为较上月，同比为较上年同月；比率的变化以个百分点表示；对比期数据未完整入库时显示“—”。",
-        "金额单位为万元（保留两位小数），比率保留两位小数；指标表中没有的数字显示“—”。",
-    ]
-    return Report("monthly", "月报", p, sections, notes)
 
 
-run = runner("monthly", build, TEMPLATE)
+NOTES = [
+    "环比为较上月，同比为较上年同月；比率的变化以个百分点表示；对比期数据未完整入库时显示“—”。",
+    "金额单位为万元（保留两位小数），比率保留两位小数；指标表中没有的数字显示“—”。",
+]
+run = runner("monthly", build, NOTES, TEMPLATE)

@@ -16,13 +16,19 @@ api_days as (
     where source = 'cases' and kind = 'api' and business_date is not null
 ),
 
+archive_batches as (
+    select batch
+    from landings
+    where source = 'cases' and kind = 'file'
+),
+
 archive_span as (
     -- the raw text, as landed: every row of an imported archive counts, duplicates included
     select
         min(cast(timezone('Asia/Shanghai', try_cast(cases.received_at as timestamptz)) as date)) as lo,
         max(cast(timezone('Asia/Shanghai', try_cast(cases.received_at as timestamptz)) as date)) as hi
     from {{ source('raw', 'cases') }} as cases
-    where cases._batch in (select batch from landings where source = 'cases' and kind = 'file')
+    inner join archive_batches on cases._batch = archive_batches.batch
 ),
 
 file_days as (
@@ -38,10 +44,10 @@ final as (
     from api_days
     union all
     select
-        date_day,
+        file_days.date_day,
         'file' as how
     from file_days
-    where date_day not in (select date_day from api_days)
+    anti join api_days on file_days.date_day = api_days.date_day
 )
 
 select * from final
