@@ -1,8 +1,10 @@
-"""The one report runner: read what the report needs from one published version, build the
-report, archive it and — with send — deliver it once (reports/delivery.py).
+"""The one report runner: read what a report needs from one published version, build it,
+archive it and — with send — deliver it once.
 
-Every report module (reports.daily, .weekly, .monthly, .selfeval) defines its `run` with
-`runner(...)`; `minhu report KIND --period P` (pipeline/reporting.py) and the report DAGs call it.
+reports.daily, .weekly and .monthly define `run = runner(kind, build, NOTES, TEMPLATE)`; the
+绩效自评表 (reports.selfeval, a fiscal year, not a Period) goes through the same delivery flow
+(`delivery.send_once`: gate check, alert, archive, the ledger). `minhu report KIND --period P`
+(pipeline/reporting.py), the nightly run and the report DAGs call these `run`s.
 """
 
 from __future__ import annotations
