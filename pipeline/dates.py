@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
-import re
 from datetime import date, datetime, timedelta
 from typing import Any
 
 from minhu.calendar import TZ
 from minhu.errors import InvalidInput
-
-_DATE_RE = re.compile(r"^(\d{4})-(\d{2})-(\d{2})$")
+from minhu.periods import DATE_RE as _DATE_RE
+from minhu.periods import KIND_GRAIN as REPORT_GRAIN
+from minhu.periods import (
+    PERIOD_FORMS,
+    check_period,  # noqa: F401 - the one period parser (minhu/periods.py), for the CLI
+    period_bounds,
+)
 
 
 def parse_date(value: str, what: str = "date") -> date:
@@ -30,58 +34,6 @@ def date_range(start: date, end: date) -> list[date]:
     if end < start:
         raise InvalidInput(f"end {end} is before start {start}: expected --start <= --end")
     return [start + timedelta(days=i) for i in range((end - start).days + 1)]
-
-
-# The period forms of every grain: `minhu indicators --grain`, and the report kinds' periods.
-PERIOD_FORMS = {
-    "day": ("YYYY-MM-DD", "2024-03-01"),
-    "week": ("YYYY-Www, an ISO week", "2024-W10"),
-    "month": ("YYYY-MM", "2024-03"),
-    "year": ("YYYY", "2024"),
-}
-_PERIOD_RE = {
-    "day": _DATE_RE,
-    "week": re.compile(r"^(\d{4})-W(\d{2})$"),
-    "month": re.compile(r"^(\d{4})-(\d{2})$"),
-    "year": re.compile(r"^(\d{4})$"),
-}
-
-
-def period_bounds(grain: str, period: str) -> tuple[date, date]:
-    """The [first day, day after the last) of a period of a grain; InvalidInput naming the value and
-    the expected form for an unknown grain or a period that is not a real one of that grain
-    (2024-02-30, 2024-13, 2024-W60, 2023-W53)."""
-    if grain not in PERIOD_FORMS:
-        raise InvalidInput(f"unknown grain {grain!r}: expected one of {', '.join(PERIOD_FORMS)}")
-    form, example = PERIOD_FORMS[grain]
-    m = _PERIOD_RE[grain].match(str(period).strip())
-    try:
-        if m is None:
-            raise ValueError
-        y = int(m.group(1))
-        if grain == "day":
-            start = date(y, int(m.group(2)), int(m.group(3)))
-            return start, start + timedelta(days=1)
-        if grain == "week":
-            start = date.fromisocalendar(y, int(m.group(2)), 1)
-            return start, start + timedelta(days=7)
-        if grain == "month":
-            mo = int(m.group(2))
-            start = date(y, mo, 1)
-            return start, date(y + (mo == 12), mo % 12 + 1, 1)
-        if y < 1:
-            raise ValueError
-        return date(y, 1, 1), date(y + 1, 1, 1)
-    except (ValueError, OverflowError):
-        raise InvalidInput(
-            f"period {period!r} is not a {grain} period: expected {form} (e.g. {example})"
-        ) from None
-
-
-def check_period(grain: str, period: str) -> str:
-    """The period, stripped, if it is a real period of the grain; InvalidInput otherwise."""
-    period_bounds(grain, period)
-    return str(period).strip()
 
 
 def business_date_from_context(context: dict[str, Any]) -> date:
@@ -121,7 +73,6 @@ def month_chunks(start: date, end: date) -> list[tuple[date, date]]:
 
 
 REPORT_KINDS = ("daily", "weekly", "monthly")
-REPORT_GRAIN = {"daily": "day", "weekly": "week", "monthly": "month", "selfeval": "year"}
 
 
 def previous_report_period(kind: str, moment: datetime) -> str:

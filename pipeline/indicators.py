@@ -6,18 +6,11 @@ from decimal import Decimal
 
 from minhu import warehouse
 from minhu.errors import InvalidInput
-
-from .dates import PERIOD_FORMS
-from .dates import check_period as _check_period
+from minhu.periods import PERIOD_FORMS, check_period
 
 GRAINS = tuple(PERIOD_FORMS)
 SCOPE_KINDS = ("all", "channel", "street", "handling_unit", "project", "function", "economic", "expense_type")
 SCOPE_FORM = f"all, a kind ({', '.join(SCOPE_KINDS[1:])}) or <kind>:<value> (e.g. channel:12345热线)"
-
-
-def check_period(grain: str, period: str) -> str:
-    """The period if it is a real period of the grain (2024-02-30, 2024-13, 2024-W60 are not)."""
-    return _check_period(grain, period)
 
 
 def check_scope(scope: str) -> str:

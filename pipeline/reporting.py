@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import importlib
 
-from reports.common import ReportBlocked
+from reports.delivery import ReportBlocked
 from reports.mail import DeliveryFailed
 
 __all__ = ["DeliveryFailed", "ReportBlocked", "report"]

@@ -18,52 +18,37 @@ from __future__ import annotations
 from datetime import date
 from decimal import Decimal
 
-from .common import (
-    INDICATOR_NAMES,
-    SANGONG,
-    Column,
+from minhu.periods import Period
+
+from .charts import hbar_chart
+from .document import Column, Kpi, Section, Table
+from .formatting import fmt_pct, fmt_pp, fmt_wan, fmt_yuan
+from .gate import quality_section
+from .marts import (
     Figures,
-    Kpi,
-    Period,
-    Report,
-    Section,
-    Table,
-    deliver,
     figures,
-    fmt_pct,
-    fmt_pp,
-    fmt_wan,
-    fmt_yuan,
-    gate_status,
-    hbar_chart,
+    headline_rates,
+    indicator_names,
     is_covered,
-    parse_period,
     project_names,
-    quality_section,
+    sangong_items,
+    scorecard_indicators,
     street_by_category,
-    trend_chart,
 )
-from .common import covered_dates as _covered
-from .sections import (
-    ALL_CASE_INDICATORS,
-    RATES,
-    Comparison,
-    count_kpi,
-    overdue_section,
-    rate_kpi,
-)
+from .runner import runner
+from .sections import Comparison, count_columns, count_kpi, overdue_section, rate_kpi, trend
 
 TEMPLATE = "monthly.html"
 HEAT_COLUMNS = 6  # first-level categories shown in the email; the workbook has them all
 
 
 def scorecard(f: Figures, comparisons: list[Comparison]) -> Section:
-    rows = []
-    for ind in ALL_CASE_INDICATORS + ("budget_execution_rate",):
+    rows, names = [], indicator_names()
+    for ind in scorecard_indicators():
         r = f.get(ind)
         kind_count = ind == "case_count"
         value = None if r is None else (r["numerator"] if kind_count else r["value"])
-        row = [INDICATOR_NAMES[ind], None if r is None else r["target"], value]
+        row = [names[ind], None if r is None else r["target"], value]
         row.append(None if r is None else r["met"])
         for c in comparisons:
             row.append(c.count_change(f) if kind_count else c.rate_diff(f, ind))
@@ -86,8 +71,7 @@ def scorecard(f: Figures, comparisons: list[Comparison]) -> Section:
         Table(
             "受理量",
             "受理量",
-            [Column("指标"), Column("本月（件）", "count")]
-            + [Column(c.label, "change") for c in comparisons],
+            count_columns("指标", "本月（件）", comparisons),
             [[count_row[0], count_row[2]] + count_row[4:]],
         )
     )
@@ -97,28 +81,19 @@ def scorecard(f: Figures, comparisons: list[Comparison]) -> Section:
 def trend_section(p: Period, covered: set[date]) -> Section:
     months = [p.shifted(i) for i in range(-12, 1)]
     shown = [m for m in months if m == p or is_covered(m, covered)]
-    rows, labels, counts, lines = [], [], [], {INDICATOR_NAMES[i]: [] for i in RATES}
-    for m in shown:
-        f = figures(m)
-        labels.append(m.short)
-        counts.append(f.count())
-        for i in RATES:
-            lines[INDICATOR_NAMES[i]].append(f.value(i))
-        rows.append([m.key, f.count()] + [f.value(i) for i in RATES])
-    s = Section("月度趋势（近13个月）")
-    s.charts.append(trend_chart("trend13@minhu", "近13个月受理量与办理质效", labels, counts, lines))
+    chart, table = trend(
+        [(m.key, m.short, figures(m)) for m in shown],
+        "近13个月受理量与办理质效",
+        "trend13@minhu",
+        "月份",
+        "月度趋势",
+        "近13个月",
+    )
+    s = Section("月度趋势（近13个月）", charts=[chart])
     missing = [m.key for m in months if m not in shown]
     if missing:
         s.paragraphs.append(f"以下月份数据未完整入库，未列入：{'、'.join(missing)}。")
-    s.tables.append(
-        Table(
-            "月度趋势",
-            "近13个月",
-            [Column("月份"), Column("受理量（件）", "count")]
-            + [Column(INDICATOR_NAMES[i], "pct") for i in RATES],
-            rows,
-        )
-    )
+    s.tables.append(table)
     return s
 
 
@@ -134,8 +109,7 @@ def channel_section(f: Figures, comparisons: list[Comparison]) -> Section:
         Table(
             "渠道结构",
             "各渠道受理量",
-            [Column("渠道"), Column("受理量（件）", "count")]
-            + [Column(c.label, "change") for c in comparisons],
+            count_columns("渠道", "受理量（件）", comparisons),
             [[k, n] + [c.count_change(f, f"channel:{k}") for c in comparisons] for k, n in items],
         )
     )
@@ -253,6 +227,7 @@ def board_section(f: Figures) -> Section:
 
 
 def special_section(f: Figures, p: Period, indicator: str, title: str, flag: str) -> Section:
+    name = indicator_names()[indicator]
     s = Section(title, kpis=[rate_kpi(f, indicator, [])])
     street = sorted(
         ((k, r) for k, r in f.scopes(indicator, "street").items() if r["denominator"]),
@@ -261,10 +236,10 @@ def special_section(f: Figures, p: Period, indicator: str, title: str, flag: str
     s.tables.append(
         Table(
             f"{title}_街道",
-            f"{INDICATOR_NAMES[indicator]}（按街道）",
+            f"{name}（按街道）",
             [
                 Column("街道"),
-                Column(INDICATOR_NAMES[indicator], "pct"),
+                Column(name, "pct"),
                 Column("按时办结（件）", "count"),
                 Column("应办结（件）", "count"),
                 Column("达标", "met"),
@@ -366,7 +341,7 @@ def budget_section(f: Figures) -> Section:
     sg_rows = []
     sums = {"budget": Decimal(0), "paid": Decimal(0)}
     have = False
-    for code, name in SANGONG.items():
+    for code, name in sangong_items().items():
         b = _budget(f, f"economic:{code}")
         if b["budget"] is not None:
             have = True
@@ -412,14 +387,14 @@ def budget_section(f: Figures) -> Section:
     return s
 
 
-def build(p: Period, covered: set[date], gate: dict) -> Report:
+def build(p: Period, covered: set[date], gate: dict) -> list[Section]:
     f = figures(p)
     comparisons = [Comparison("环比", p.shifted(-1), covered), Comparison("同比", p.year_ago(), covered)]
     overview = Section(
         "总体情况",
-        kpis=[count_kpi(f, comparisons)] + [rate_kpi(f, i, comparisons) for i in RATES],
+        kpis=[count_kpi(f, comparisons)] + [rate_kpi(f, i, comparisons) for i in headline_rates()],
     )
-    sections = [
+    return [
         overview,
         scorecard(f, comparisons),
         trend_section(p, covered),
@@ -431,17 +406,10 @@ def build(p: Period, covered: set[date], gate: dict) -> Report:
         budget_section(f),
         quality_section(p, gate),
     ]
-    notes = [
-        "环比为较上月，同比为较上年同月；比率的变化以个百分点表示；对比期数据未完整入库时显示“—”。",
-        "金额单位为万元（保留两位小数），比率保留两位小数；指标表中没有的数字显示“—”。",
-    ]
-    return Report("monthly", "月报", p, sections, notes)
 
 
-def run(period: date | str, send: bool = True, resend: bool = False) -> dict:
-    """Render the 月报 of a month ('2024-03'), archive it, and with send email it once."""
-    p = parse_period("monthly", period)
-    covered = _covered()
-    gate = gate_status()
-    report = build(p, covered, gate)
-    return deliver(report, TEMPLATE, send, resend, gate, covered)
+NOTES = [
+    "环比为较上月，同比为较上年同月；比率的变化以个百分点表示；对比期数据未完整入库时显示“—”。",
+    "金额单位为万元（保留两位小数），比率保留两位小数；指标表中没有的数字显示“—”。",
+]
+run = runner("monthly", build, NOTES, TEMPLATE)

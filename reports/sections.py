@@ -6,41 +6,21 @@ from datetime import date
 
 from markupsafe import escape
 
-from .common import (
-    DASH,
-    INDICATOR_NAMES,
-    Chart,
-    Column,
+from minhu.periods import Period
+
+from .charts import trend_chart
+from .document import Chart, Column, Kpi, Section, Table
+from .formatting import DASH, change, diff, fmt_change, fmt_count, fmt_pct, fmt_pp
+from .marts import (
     Figures,
-    Kpi,
-    Period,
-    Section,
-    Table,
-    change,
     count_by,
-    diff,
     figures,
-    fmt_change,
-    fmt_count,
-    fmt_pct,
-    fmt_pp,
+    headline_rates,
+    indicator_names,
     is_covered,
     overdue_cases,
-    trend_chart,
 )
-
-RATES = ("dispatch_timely_rate", "ontime_close_rate", "satisfaction_rate")
-ALL_CASE_INDICATORS = (
-    "case_count",
-    "dispatch_timely_rate",
-    "ontime_close_rate",
-    "urge_rate",
-    "satisfaction_rate",
-    "bizenv_ontime_close_rate",
-    "key_supervision_done_rate",
-    "close_rate",
-    "visit_rate",
-)
+from .marts import case_indicators as _case_indicators
 
 
 class Comparison:
@@ -80,16 +60,17 @@ def count_kpi(f: Figures, comparisons: list[Comparison], label: str = "受理量
 
 
 def rate_kpi(f: Figures, indicator: str, comparisons: list[Comparison]) -> Kpi:
+    name = indicator_names()[indicator]
     r = f.get(indicator)
     if r is None:
-        return Kpi(indicator, INDICATOR_NAMES[indicator], DASH, ["本期无数据"])
+        return Kpi(indicator, name, DASH, ["本期无数据"])
     notes = [
         f"（{fmt_count(r['numerator'])} / {fmt_count(r['denominator'])}）"
         + (f" 目标 {fmt_pct(r['target'])}" if r["target"] is not None else "")
     ]
     notes += [f"{c.label} {fmt_pp(c.rate_diff(f, indicator))}" for c in comparisons]
     status = None if r["met"] is None else ("ok" if r["met"] else "bad")
-    return Kpi(indicator, INDICATOR_NAMES[indicator], fmt_pct(r["value"]), notes, status)
+    return Kpi(indicator, name, fmt_pct(r["value"]), notes, status)
 
 
 def intake_section(p: Period, f: Figures, comparisons: list[Comparison], title: str = "受理情况") -> Section:
@@ -138,7 +119,8 @@ def intake_section(p: Period, f: Figures, comparisons: list[Comparison], title: 
 
 def performance_section(f: Figures, comparisons: list[Comparison], title: str = "办理质效") -> Section:
     """The day's / week's rates as KPIs, and every case indicator in a table."""
-    s = Section(title, kpis=[rate_kpi(f, ind, comparisons) for ind in RATES])
+    s = Section(title, kpis=[rate_kpi(f, ind, comparisons) for ind in headline_rates()])
+    names = indicator_names()
     cols = [
         Column("指标"),
         Column("本期", "pct"),
@@ -148,13 +130,13 @@ def performance_section(f: Figures, comparisons: list[Comparison], title: str = 
         Column("达标", "met"),
     ] + [Column(f"{c.label}（个百分点）", "pp") for c in comparisons]
     rows = []
-    for ind in ALL_CASE_INDICATORS[1:]:
+    for ind in _case_indicators()[1:]:
         r = f.get(ind)
         if r is None:
-            rows.append([INDICATOR_NAMES[ind], None, None, None, None, None] + [None] * len(comparisons))
+            rows.append([names[ind], None, None, None, None, None] + [None] * len(comparisons))
             continue
         rows.append(
-            [INDICATOR_NAMES[ind], r["value"], r["numerator"], r["denominator"], r["target"], r["met"]]
+            [names[ind], r["value"], r["numerator"], r["denominator"], r["target"], r["met"]]
             + [c.rate_diff(f, ind) for c in comparisons]
         )
     s.tables.append(Table("考核指标", "考核指标一览", cols, rows, note="比率为 0/0 时显示“—”。"))
@@ -207,12 +189,13 @@ def lowest_table(
     """The n scopes of a kind with the lowest rate (ties: more cases first)."""
     items = [(k, r) for k, r in f.scopes(indicator, kind).items() if r["value"] is not None]
     items.sort(key=lambda kv: (float(kv[1]["value"]), -float(kv[1]["denominator"]), kv[0]))
+    name = indicator_names()[indicator]
     return Table(
         sheet,
-        f"{INDICATOR_NAMES[indicator]}最低的{label}",
+        f"{name}最低的{label}",
         [
             Column(label),
-            Column(INDICATOR_NAMES[indicator], "pct"),
+            Column(name, "pct"),
             Column("按时办结（件）", "count"),
             Column("应办结（件）", "count"),
         ],
@@ -220,26 +203,38 @@ def lowest_table(
     )
 
 
-def daily_trend(dates: list[date], title: str, cid: str) -> tuple[Chart, Table]:
-    """受理量 and the three rates day by day (day-grain indicator rows)."""
-    labels, counts, lines = [], [], {INDICATOR_NAMES[i]: [] for i in RATES}
+def trend(
+    periods: list[tuple[str, str, Figures]], title: str, cid: str, first_column: str, sheet: str, caption: str
+) -> tuple[Chart, Table]:
+    """受理量 and the headline rates period by period: `periods` are (key, tick label, figures)."""
+    rates, names = headline_rates(), indicator_names()
+    labels, counts, lines = [], [], {names[i]: [] for i in rates}
     rows = []
-    for d in dates:
-        f = Figures("day", d.isoformat())
-        labels.append(f"{d.month}/{d.day}")
+    for key, tick, f in periods:
+        labels.append(tick)
         counts.append(f.count())
-        for i in RATES:
-            lines[INDICATOR_NAMES[i]].append(f.value(i))
-        rows.append([d.isoformat(), f.count()] + [f.value(i) for i in RATES])
+        for i in rates:
+            lines[names[i]].append(f.value(i))
+        rows.append([key, f.count()] + [f.value(i) for i in rates])
     chart = trend_chart(cid, title, labels, counts, lines)
     table = Table(
-        "逐日趋势",
-        title,
-        [Column("日期"), Column("受理量（件）", "count")]
-        + [Column(INDICATOR_NAMES[i], "pct") for i in RATES],
+        sheet,
+        caption,
+        [Column(first_column), Column("受理量（件）", "count")] + [Column(names[i], "pct") for i in rates],
         rows,
     )
     return chart, table
+
+
+def daily_trend(dates: list[date], title: str, cid: str) -> tuple[Chart, Table]:
+    """受理量 and the three rates day by day (day-grain indicator rows)."""
+    days = [(d.isoformat(), f"{d.month}/{d.day}", Figures("day", d.isoformat())) for d in dates]
+    return trend(days, title, cid, "日期", "逐日趋势", title)
+
+
+def count_columns(first: str, count_header: str, comparisons: list[Comparison]) -> list[Column]:
+    """[first, 受理量, one 'change' column per comparison]: a count table's columns."""
+    return [Column(first), Column(count_header, "count")] + [Column(c.label, "change") for c in comparisons]
 
 
 def esc(text: str) -> str:

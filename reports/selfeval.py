@@ -23,174 +23,26 @@ from __future__ import annotations
 
 import logging
 import re
-import tomllib
-from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from minhu import warehouse
+from minhu.periods import check_period
 from minhu.settings import get_settings
 
 from . import mail, render
-from .common import ReportBlocked, gate_status, write_pdf
+from .delivery import alert_engineers, send_once
+from .gate import gate_status
+from .output import write_pdf
+from .selfeval_config import ACHIEVEMENT_TEXT, BANDS, Config, ConfigError, IndicatorSpec, load_config
+
+__all__ = ["BANDS", "ConfigError", "IndicatorSpec", "load_config", "run"]
 
 TEMPLATES = Path(__file__).parent / "templates"
 CENT = Decimal("0.01")
 RATE_PLACES = Decimal("0.000001")
-# Qualitative achievement levels: the band of the weight (fractions) each may award.
-BANDS = {
-    "achieved": (Decimal("0.8"), Decimal("1.0")),
-    "partly": (Decimal("0.5"), Decimal("0.8")),
-    "not_achieved": (Decimal("0.0"), Decimal("0.5")),
-}
-ACHIEVEMENT_TEXT = {"achieved": "达成", "partly": "部分达成", "not_achieved": "未达成"}
-
-
-class ConfigError(ValueError):
-    """The self-evaluation configuration of a year is missing a field or inconsistent."""
-
-
-# --------------------------------------------------------------------------------- configuration
-
-
-@dataclass(frozen=True)
-class IndicatorSpec:
-    name: str
-    weight: Decimal
-    level1: str = ""
-    level2: str = ""
-    kind: str = "quantitative"  # quantitative | qualitative
-    indicator: str | None = None  # a warehouse indicator (actual from marts.fct_indicators)
-    scope: str = "all"
-    actual: Decimal | None = None  # a stated actual (when not a warehouse indicator)
-    target: Decimal | None = None
-    direction: str = "ge"
-    target_text: str | None = None
-    actual_text: str | None = None
-    achievement: str | None = None
-    fraction: Decimal | None = None
-
-
-@dataclass(frozen=True)
-class Config:
-    path: Path
-    fiscal_year: int
-    budget_weight: Decimal
-    department: tuple[IndicatorSpec, ...]
-    project_default: tuple[IndicatorSpec, ...]
-    projects: dict[str, tuple[IndicatorSpec, ...]] = field(default_factory=dict)
-
-    def indicators(self, scope: str) -> tuple[IndicatorSpec, ...]:
-        if scope == "all":
-            return self.department
-        return self.projects.get(scope.removeprefix("project:"), self.project_default)
-
-
-def _dec(value, where: str) -> Decimal:
-    if isinstance(value, bool) or not isinstance(value, int | float | str):
-        raise ConfigError(f"{where}: expected a number, got {value!r}")
-    try:
-        return Decimal(str(value))
-    except ArithmeticError as exc:
-        raise ConfigError(f"{where}: expected a number, got {value!r}") from exc
-
-
-def _spec(entry: dict, where: str) -> IndicatorSpec:
-    if not isinstance(entry, dict):
-        raise ConfigError(f"{where}: expected a table")
-    for key in ("name", "weight"):
-        if key not in entry:
-            raise ConfigError(f"{where}: missing {key!r}")
-    name = str(entry["name"])
-    where = f"{where} ({name})"
-    known = set(IndicatorSpec.__dataclass_fields__)
-    unknown = set(entry) - known
-    if unknown:
-        raise ConfigError(f"{where}: unknown field(s) {', '.join(sorted(unknown))}")
-    weight = _dec(entry["weight"], f"{where} weight")
-    kind = entry.get("kind", "quantitative")
-    common = {
-        "name": name,
-        "weight": weight,
-        "level1": str(entry.get("level1", "")),
-        "level2": str(entry.get("level2", "")),
-        "target_text": entry.get("target_text"),
-        "actual_text": entry.get("actual_text"),
-    }
-    if weight < 0:
-        raise ConfigError(f"{where}: weight must not be negative")
-    if kind == "qualitative":
-        achievement = entry.get("achievement")
-        if achievement not in BANDS:
-            raise ConfigError(f"{where}: achievement must be one of {', '.join(BANDS)}, got {achievement!r}")
-        if "fraction" not in entry and achievement != "achieved":
-            raise ConfigError(
-                f"{where}: a {achievement} qualitative indicator needs its fraction of the weight"
-            )
-        fraction = _dec(entry.get("fraction", 1), f"{where} fraction")
-        lo, hi = BANDS[achievement]
-        if not lo <= fraction <= hi:
-            raise ConfigError(f"{where}: fraction {fraction} is outside the {achievement} band {lo}–{hi}")
-        return IndicatorSpec(**common, kind=kind, achievement=achievement, fraction=fraction)
-    if kind != "quantitative":
-        raise ConfigError(f"{where}: kind must be quantitative or qualitative, got {kind!r}")
-    if ("indicator" in entry) == ("actual" in entry):
-        raise ConfigError(f"{where}: give either `indicator` (from the warehouse) or `actual` (stated)")
-    if "target" not in entry:
-        raise ConfigError(f"{where}: missing 'target'")
-    direction = entry.get("direction", "ge")
-    if direction not in ("ge", "le"):
-        raise ConfigError(f"{where}: direction must be ge or le, got {direction!r}")
-    return IndicatorSpec(
-        **common,
-        kind=kind,
-        indicator=entry.get("indicator"),
-        scope=str(entry.get("scope", "all")),
-        actual=_dec(entry["actual"], f"{where} actual") if "actual" in entry else None,
-        target=_dec(entry["target"], f"{where} target"),
-        direction=direction,
-    )
-
-
-def _specs(table: dict, where: str, budget_weight: Decimal) -> tuple[IndicatorSpec, ...]:
-    entries = table.get("indicators", []) if isinstance(table, dict) else None
-    if not isinstance(entries, list):
-        raise ConfigError(f"{where}: expected [[{where}.indicators]] entries")
-    specs = tuple(_spec(e, f"{where}.indicators[{i}]") for i, e in enumerate(entries))
-    total = budget_weight + sum((s.weight for s in specs), Decimal(0))
-    if total != 100:
-        raise ConfigError(f"{where}: budget_weight + indicator weights = {total}, not 100")
-    return specs
-
-
-def config_path(year: int) -> Path:
-    return get_settings().config_dir / "selfeval" / f"{year}.toml"
-
-
-def load_config(year: int, path: Path | None = None) -> Config:
-    """The year's configuration; errors name the file and the entry."""
-    path = path or config_path(year)
-    if not path.exists():
-        raise FileNotFoundError(f"no self-evaluation configuration for {year}: {path} does not exist")
-    try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"{path}: {exc}") from exc
-    try:
-        if data.get("fiscal_year") != year:
-            raise ConfigError(f"fiscal_year is {data.get('fiscal_year')!r}, expected {year}")
-        budget_weight = _dec(data.get("budget_weight", 20), "budget_weight")
-        department = _specs(data.get("department", {}), "department", budget_weight)
-        default = _specs(data.get("project_default", {}), "project_default", budget_weight)
-        projects = {
-            code: _specs(table, f'projects."{code}"', budget_weight)
-            for code, table in data.get("projects", {}).items()
-        }
-    except ConfigError as exc:
-        raise ConfigError(f"{path}: {exc}") from exc
-    return Config(path, year, budget_weight, department, default, projects)
 
 
 # ---------------------------------------------------------------------------------------- scoring
@@ -226,29 +78,20 @@ def qualitative_score(spec: IndicatorSpec) -> Decimal:
 # ------------------------------------------------------------------------------------- warehouse
 
 
-def _year_indicator(indicator: str, year: int, scope: str) -> dict | None:
+def warehouse_actual(indicator: str, year: int, scope: str) -> Decimal | None:
+    """The value of the year-grain indicator row (marts.fct_indicators), None without data."""
     rows = warehouse.query(
-        "select numerator, denominator, value from marts.fct_indicators"
+        "select value from marts.fct_indicators"
         " where indicator = ? and grain = 'year' and period = ? and scope = ?",
         [indicator, str(year), scope],
     )
-    return rows[0] if rows else None
-
-
-def warehouse_actual(indicator: str, year: int, scope: str) -> Decimal | None:
-    """numerator ÷ denominator of the year-grain indicator row (exact), None without data."""
-    row = _year_indicator(indicator, year, scope)
-    if row is None or row["value"] is None:
-        return None
-    if row["denominator"]:
-        return Decimal(row["numerator"]) / Decimal(row["denominator"])
-    return Decimal(str(row["value"]))
+    return None if not rows or rows[0]["value"] is None else Decimal(str(rows[0]["value"]))
 
 
 def budget_rows(year: int) -> list[dict]:
     """The year's budget_execution_rate rows: the department, then each project."""
     rows = warehouse.query(
-        "select i.scope, i.numerator as executed, i.denominator as budget, p.project_name"
+        "select i.scope, i.numerator as executed, i.denominator as budget, i.value as rate, p.project_name"
         " from marts.fct_indicators as i"
         " left join marts.dim_project as p on i.scope = 'project:' || p.project_code"
         " where i.indicator = 'budget_execution_rate' and i.grain = 'year' and i.period = ?"
@@ -293,8 +136,9 @@ def _wan(yuan: Decimal) -> Decimal:
     return round2(Decimal(yuan) / 10000)
 
 
-def _rate(budget: Decimal, executed: Decimal) -> Decimal | None:
-    return (executed / budget).quantize(RATE_PLACES, ROUND_HALF_UP) if budget else None
+def _rate(value) -> Decimal | None:
+    """The execution rate B/A as fct_indicators holds it, six decimals."""
+    return None if value is None else Decimal(str(value)).quantize(RATE_PLACES, ROUND_HALF_UP)
 
 
 def evaluate(year: int, config: Config) -> list[dict]:
@@ -349,7 +193,7 @@ def evaluate(year: int, config: Config) -> list[dict]:
                 "executed": executed,
                 "budget_wan": _wan(budget),
                 "executed_wan": _wan(executed),
-                "rate": _rate(budget, executed),
+                "rate": _rate(row["rate"]),
                 "budget_weight": config.budget_weight,
                 "score": score,
                 "items": items,
@@ -458,53 +302,69 @@ def write_xlsx(year: int, dept: str, sheets: list[dict], path: Path) -> Path:
 
 
 def _alert(year: int, reason: str) -> None:
-    to = mail.recipients("alerts", "data_engineers")
     html = (
         f"<h3>minhu：{year}年度绩效自评表未发送</h3><p>原因：{reason}</p>"
         f"<p>修复后重新发送：<code>minhu report selfeval --period {year} --send</code></p>"
     )
-    mail.send(mail.build_message(f"【minhu】年度绩效自评表未发送：{year}年度", html, to))
+    alert_engineers(f"【minhu】年度绩效自评表未发送：{year}年度", html, f"the selfeval report {year}")
 
 
 def parse_year(period: str | int) -> int:
-    text = str(period)
-    if not re.fullmatch(r"\d{4}", text):
-        raise ValueError(f"period {text!r} is not a fiscal year (e.g. 2024)")
-    return int(text)
+    """A fiscal year ('2024'), by the one period parser (minhu/periods.py)."""
+    try:
+        return int(check_period("year", str(period)))
+    except ValueError:
+        raise ValueError(f"period {str(period)!r} is not a fiscal year (e.g. 2024)") from None
+
+
+def write_files(year: int, dept: str, sheets: list[dict], archive: Path) -> dict[str, Path]:
+    """The archive: HTML, XLSX and the PDF for filing."""
+    archive.mkdir(parents=True, exist_ok=True)
+    html_path = render.write_text(archive / f"selfeval-{year}.html", render_html(year, dept, sheets))
+    xlsx_path = archive / f"selfeval-{year}.xlsx"
+    with render.atomic_path(xlsx_path) as tmp:  # concurrent runs never share a temporary file
+        write_xlsx(year, dept, sheets, tmp)
+    return {
+        "html": html_path,
+        "xlsx": xlsx_path,
+        "pdf": write_pdf(html_path, archive / f"selfeval-{year}.pdf"),
+    }
 
 
 def run(period: str | int, send: bool = False, resend: bool = False) -> dict:
     """`minhu report selfeval --period 2024`: render (and with send, email) the year's 绩效自评表."""
     year = parse_year(period)
     config = load_config(year)
-    sheets = evaluate(year, config)
-    dept = department_name(year)
-    archive = get_settings().reports_dir / "selfeval" / str(year)
-    archive.mkdir(parents=True, exist_ok=True)
-    html = render_html(year, dept, sheets)
-    html_path = render.write_text(archive / f"selfeval-{year}.html", html)
-    xlsx_path = archive / f"selfeval-{year}.xlsx"
-    with render.atomic_path(xlsx_path) as tmp:  # concurrent runs never share a temporary file
-        write_xlsx(year, dept, sheets, tmp)
-    pdf_path = write_pdf(html_path, archive / f"selfeval-{year}.pdf")  # for filing
-    to = mail.recipients("reports", "selfeval")
-    sent = False
-    if send and (resend or not mail.already_sent("selfeval", str(year), archive, to)):
+    with warehouse.pinned():  # one published version for the whole report
+        sheets = evaluate(year, config)
+        dept = department_name(year)
         gate = gate_status()
-        if not gate["passed"]:  # never send from data that failed the quality gate
-            reason = f"质量门禁未通过（{gate['summary']}）"
-            _alert(year, reason)
-            raise ReportBlocked(f"selfeval report {year} not sent: {reason}")
-        msg = mail.build_message(subject(year), html, to, [xlsx_path, pdf_path])
-        sent = mail.deliver_once(msg, "selfeval", str(year), archive, to, resend=resend).sent
+    archive = get_settings().reports_dir / "selfeval" / str(year)
+    to = mail.recipients("reports", "selfeval")
+    files = write_files(year, dept, sheets, archive)  # rendered even when sending is refused
+    out = send_once(
+        "selfeval",
+        str(year),
+        archive,
+        to,
+        send,
+        resend,
+        # never send from data that failed the quality gate
+        blocked=lambda: None if gate["passed"] else f"质量门禁未通过（{gate['summary']}）",
+        write=lambda: files,
+        message=lambda f: mail.build_message(
+            subject(year), render_html(year, dept, sheets), to, [f["xlsx"], f["pdf"]]
+        ),
+        alert=lambda reason: _alert(year, reason),
+    )
     return {
         "report": "selfeval",
         "period": str(year),
         "subject": subject(year),
         "archive": str(archive),
-        "files": [str(html_path), str(xlsx_path), str(pdf_path)],
+        "files": [str(p) for p in files.values()],
         "config": str(config.path),
-        "sent": sent,
+        "sent": out["sent"],
         "to": to,
         "scopes": scopes_json(sheets),
         "totals": {s["scope"]: float(s["total"]) for s in sheets},

@@ -10,22 +10,13 @@ from __future__ import annotations
 
 from datetime import date
 
-from .common import (
-    Column,
-    Period,
-    Report,
-    Section,
-    Table,
-    change,
-    count_by,
-    deliver,
-    figures,
-    gate_status,
-    is_covered,
-    parse_period,
-    quality_section,
-)
-from .common import covered_dates as _covered
+from minhu.periods import Period
+
+from .document import Column, Section, Table
+from .formatting import change
+from .gate import quality_section
+from .marts import count_by, figures, is_covered
+from .runner import runner
 from .sections import (
     Comparison,
     daily_trend,
@@ -71,7 +62,7 @@ def hotspot_table(p: Period, covered: set[date], n: int = 10) -> Table:
     )
 
 
-def build(p: Period, covered: set[date], gate: dict) -> Report:
+def build(p: Period, covered: set[date], gate: dict) -> list[Section]:
     f = figures(p)
     comparisons = [Comparison("环比", p.shifted(-1), covered), Comparison("同比", p.year_ago(), covered)]
     chart, trend = daily_trend(p.dates, "近7日受理量与办理质效", "trend7@minhu")
@@ -87,7 +78,7 @@ def build(p: Period, covered: set[date], gate: dict) -> Report:
         ],
         paragraphs=["按本周按时办结率由低到高列出（并列时应办结件数多者在前）；无应办结件的不参与排序。"],
     )
-    sections = [
+    return [
         intake,
         performance_section(f, comparisons, title="本周办理质效"),
         hot,
@@ -95,17 +86,10 @@ def build(p: Period, covered: set[date], gate: dict) -> Report:
         overdue_section(p, title="本周新增超期工单", html_limit=20),
         quality_section(p, gate),
     ]
-    notes = [
-        "周为 ISO 周（周一至周日）。环比为较上周，同比为较上年同周；比率的变化以个百分点表示；"
-        "对比期数据未完整入库时显示“—”。",
-    ]
-    return Report("weekly", "周报", p, sections, notes)
 
 
-def run(period: date | str, send: bool = True, resend: bool = False) -> dict:
-    """Render the 周报 of an ISO week ('2024-W10'), archive it, and with send email it once."""
-    p = parse_period("weekly", period)
-    covered = _covered()
-    gate = gate_status()
-    report = build(p, covered, gate)
-    return deliver(report, TEMPLATE, send, resend, gate, covered)
+NOTES = [
+    "周为 ISO 周（周一至周日）。环比为较上周，同比为较上年同周；比率的变化以个百分点表示；"
+    "对比期数据未完整入库时显示“—”。",
+]
+run = runner("weekly", build, NOTES, TEMPLATE)

@@ -10,8 +10,8 @@
       numerator = executed − adjusted budget × time_progress (yuan ahead (+) or behind (−)
       the 序时进度, to the fen, half up) and denominator = adjusted budget (yuan);
       value is the exact difference of the two rates.
-    - cost_per_case = executed year to date (yuan) / cases received (every status, as
-      case_count) from 1 January to the end of P (count).
+    - cost_per_case = executed year to date (yuan) / cases received from 1 January to the end
+      of P (count): the sum of the months' case_count (scope all, every status).
 
     as_of = least(end of P, the newest updated_at loaded in the warehouse: cases, budget lines
     or payments). A month has a row once it has begun by then. The budget_execution_rate
@@ -112,12 +112,13 @@ bounded as (
     where timezone('Asia/Shanghai', cast(periods.period_start as timestamp)) < loaded.loaded_until
 ),
 
-received_by_day as (
+case_counts as (
+    -- 受理量 (case_count, scope all) of each month: the one count of cases received
     select
-        received_date,
-        count(*) as received
-    from cases
-    group by received_date
+        cast(period || '-01' as date) as month_start,
+        cast(numerator as bigint) as received
+    from {{ ref('fct_case_indicators') }}
+    where indicator = 'case_count' and grain = 'month' and scope = 'all'
 ),
 
 period_ends as (
@@ -128,15 +129,16 @@ period_ends as (
 ),
 
 cases_ytd as (
+    -- months start on the 1st and P ends at a month's end: the months of the year up to P
     select
         p.fiscal_year,
         p.period_end,
-        coalesce(sum(r.received), 0) as received_ytd
+        coalesce(sum(m.received), 0) as received_ytd
     from period_ends as p
-    left join received_by_day as r
+    left join case_counts as m
         on
-            make_date(p.fiscal_year, 1, 1) <= r.received_date
-            and p.period_end > r.received_date
+            make_date(p.fiscal_year, 1, 1) <= m.month_start
+            and p.period_end > m.month_start
     group by all
 ),
 
