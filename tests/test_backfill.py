@@ -47,7 +47,9 @@ def marts_fingerprint(path) -> dict:
                     " where table_schema = 'marts' and table_name = ? order by ordinal_position",
                     [t],
                 ).fetchall()
-                if not r[0].startswith("_")
+                # _…: load bookkeeping; fct_load_runs.loaded_at: when a run loaded a batch, not what
+                # it loaded (a re-run loads the same batches at another time)
+                if not r[0].startswith("_") and (t, r[0]) != ("fct_load_runs", "loaded_at")
             ]
             quoted = ", ".join(f'"{c}"' for c in cols)
             out[t] = con.execute(f"select count(*), sum(hash({quoted})) from marts.{t}").fetchone()
