@@ -14,7 +14,7 @@ import re
 import shutil
 import subprocess
 from collections import Counter
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, timedelta, timezone
 from decimal import Decimal
 
 import openpyxl
@@ -296,10 +296,17 @@ def test_daily_listings_match_the_landed_records(rendered):
     # data quality: the night's landings and the gate
     quality = {r["项目"]: r["数值"] for r in book["数据质量"]}
     assert quality["质量门禁"] == "通过" and quality["校验通过（项）"] == quality["校验总数（项）"] > 0
+    # a backfill lands month windows and loads them as day batches by the local date of updated_at
+    shanghai = timezone(timedelta(hours=8))
     landed_that_night = sum(
         1
-        for p in (rendered["home"] / "raw").glob(f"*/{DAY}/*/records.jsonl")
-        for _ in p.open(encoding="utf-8")
+        for src in ("cases", "payments")
+        for p in (rendered["home"] / "raw" / src).glob("*/*/records.jsonl")
+        for line in p.open(encoding="utf-8")
+        if datetime.fromisoformat(json.loads(line)["updated_at"]).astimezone(shanghai).date().isoformat()
+        == DAY
+    ) + sum(
+        1 for p in (rendered["home"] / "raw").glob(f"budget_lines/{DAY}/*/records.jsonl") for _ in p.open()
     )
     assert quality["当日入库记录（条）"] == landed_that_night
 
