@@ -385,6 +385,8 @@ _PLAN = tuple(
     (k, 0, _STATIC_KEYS.index(k)) if k in _STATIC_KEYS else (k, 1, _STATE_KEYS.index(k)) for k in KEYS
 )
 _UPDATED = _STATE_KEYS.index("updated_at")
+UPDATED = _UPDATED  # index of updated_at in a state tuple (simulators.server)
+CASE_ID = _STATIC_KEYS.index("case_id")  # index of case_id in a static tuple
 
 
 def district(name: str = DEFAULT_DISTRICT) -> District:
@@ -407,6 +409,27 @@ def case_versions(district_name: str, business_date: date) -> list[dict]:
         )
     rows.sort(key=lambda r: (r[1][_UPDATED], r[0][0]))
     return [_record(static, state) for static, state in rows]
+
+
+def versions_between(district_name: str, first: date, last: date) -> list[tuple[tuple, tuple]]:
+    """(static, state) of every version with ``updated_at`` on a local day in [first, last].
+
+    Unsorted. Each received day that can hold such a version is generated (or read from the
+    cache) once, so a month window costs its days plus the horizon, not the horizon per day."""
+    district(district_name)
+    rows: list[tuple[tuple, tuple]] = []
+    span = (last - first).days
+    for back in range(-HORIZON_DAYS, span + 1):
+        by_date = _received_day(district_name, first + timedelta(days=back)).by_date
+        for vdate, bucket in by_date.items():
+            if first <= vdate <= last:
+                rows.extend(bucket)
+    return rows
+
+
+def record(static: tuple, state: tuple) -> dict:
+    """One version in API JSON form (a fresh dict with exactly the CASE_FIELDS keys)."""
+    return _record(static, state)
 
 
 def cases_received(district_name: str, received_date: date) -> list[dict]:
@@ -562,7 +585,7 @@ def _phone(rng: random.Random) -> str:
     )
 
 
-@lru_cache(maxsize=80)
+@lru_cache(maxsize=256)  # ~1 MB a day: four month windows at once and their horizon
 def _received_day(district_name: str, d: date) -> _Day:
     dist = DISTRICTS[district_name]
     rng = random.Random(_seed(dist, d))

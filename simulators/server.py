@@ -23,10 +23,11 @@ import bisect
 import json
 import logging
 import threading
+from collections import OrderedDict
 from collections.abc import Callable
 from datetime import date, datetime, timedelta
-from functools import lru_cache
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import NamedTuple
 from urllib.parse import parse_qs, urlparse
 
 from minhu.calendar import TZ
@@ -60,10 +61,6 @@ def _days(t1: datetime, t2: datetime) -> list[date]:
     return [first + timedelta(days=i) for i in range((last - first).days + 1)]
 
 
-def _key_cases(r: dict) -> str:
-    return r["case_id"]
-
-
 def _key_payments(r: dict) -> str:
     return r["payment_id"]
 
@@ -73,14 +70,50 @@ def _key_lines(r: dict) -> str:
     return "|".join(str(r[k]) for k in LINE_KEY if k != "fiscal_year")
 
 
-@lru_cache(maxsize=64)
-def _window(source: str, t1: datetime, t2: datetime, district: str, fiscal_year: int | None) -> tuple:
-    """All records of a window, sorted by (updated_at, id): a tuple of (sort_key, record)."""
+class _Window(NamedTuple):
+    keys: list  # (updated_at, id), sorted
+    rows: list  # what the page builds its records from, in the same order
+    build: Callable[[object], dict]
+
+
+_CACHE: OrderedDict = OrderedDict()
+_CACHE_ROWS = 400_000  # rows kept over all cached windows (a month of cases is ~60k)
+_CACHE_LOCK = threading.Lock()
+
+
+def _window(source: str, t1: datetime, t2: datetime, district: str, fiscal_year: int | None) -> _Window:
+    """All records of a window, sorted by (updated_at, id), from a cache bounded by rows."""
+    key = (source, t1, t2, district, fiscal_year)
+    with _CACHE_LOCK:
+        hit = _CACHE.get(key)
+        if hit is not None:
+            _CACHE.move_to_end(key)
+            return hit
+    window = _build_window(source, t1, t2, district, fiscal_year)
+    with _CACHE_LOCK:
+        _CACHE[key] = window
+        total = sum(len(w.keys) for w in _CACHE.values())
+        while len(_CACHE) > 1 and total > _CACHE_ROWS:
+            total -= len(_CACHE.popitem(last=False)[1].keys)
+    return window
+
+
+_window.cache_clear = _CACHE.clear  # type: ignore[attr-defined]
+
+
+def _build_window(source: str, t1: datetime, t2: datetime, district: str, fiscal_year: int | None) -> _Window:
+    now = datetime.now(TZ)  # the generator knows whole lifecycles; the platform only the past
     if source == "cases":
         days = _days(t1, t2)
-        records = [r for d in days for r in case_data.case_versions(district, d)]
-        key = _key_cases
-    elif source == "payments":
+        pairs = case_data.versions_between(district, days[0], days[-1]) if days else []
+        rows = []
+        for static, state in pairs:
+            ts = datetime.fromisoformat(state[case_data.UPDATED])
+            if t1 <= ts < t2 and ts <= now:
+                rows.append(((ts, static[case_data.CASE_ID]), (static, state)))
+        rows.sort(key=lambda x: x[0])
+        return _Window([k for k, _ in rows], [r for _, r in rows], lambda r: case_data.record(*r))
+    if source == "payments":
         records = [r for d in _days(t1, t2) for r in finance_data.payments(d, district)]
         key = _key_payments
     else:
@@ -88,13 +121,12 @@ def _window(source: str, t1: datetime, t2: datetime, district: str, fiscal_year:
         records = [r for y in years for r in finance_data.budget_lines(y, district)]
         key = _key_lines
     rows = []
-    now = datetime.now(TZ)  # the generator knows whole lifecycles; the platform only the past
     for r in records:
         ts = datetime.fromisoformat(r["updated_at"])
         if t1 <= ts < t2 and ts <= now:
             rows.append(((ts, key(r)), r))
     rows.sort(key=lambda x: x[0])
-    return tuple(rows)
+    return _Window([k for k, _ in rows], [r for _, r in rows], dict)
 
 
 def _encode_cursor(k: tuple[datetime, str]) -> str:
@@ -138,16 +170,16 @@ def page(source: str, params: dict[str, str], district: str) -> dict:
             finance_data.profile(district)
         except KeyError as exc:
             raise BadRequest(exc.args[0]) from exc
-    rows = _window(source, t1, t2, district, fiscal_year)
+    window = _window(source, t1, t2, district, fiscal_year)
     start = 0
     if params.get("cursor"):
-        start = bisect.bisect_right([k for k, _ in rows], _decode_cursor(params["cursor"]))
-    chunk = rows[start : start + limit]
-    more = start + limit < len(rows)
+        start = bisect.bisect_right(window.keys, _decode_cursor(params["cursor"]))
+    end = min(start + limit, len(window.keys))
+    more = end < len(window.keys)
     return {
-        "data": [r for _, r in chunk],
-        "next_cursor": _encode_cursor(chunk[-1][0]) if more and chunk else None,
-        "total": len(rows),
+        "data": [window.build(r) for r in window.rows[start:end]],
+        "next_cursor": _encode_cursor(window.keys[end - 1]) if more and end > start else None,
+        "total": len(window.keys),
     }
 
 
