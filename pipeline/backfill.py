@@ -58,7 +58,8 @@ def dbt_build(path: Path) -> None:
             if m:
                 if not progress.total:
                     progress.set_total(int(m[2]))
-                progress.advance(" ".join(m[4].split()[-1:]) or f"node {m[1]}", note=m[3])
+                words = [w for w in m[4].split() if w.strip(".")]  # the name, not dbt's dot leader
+                progress.advance(words[-1] if words else f"node {m[1]}", note=m[3])
 
         dbt(["build"], path, on_line=on_line)
 
