@@ -23,6 +23,8 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 
+from minhu import warehouse as minhu_warehouse
+
 log = logging.getLogger(__name__)
 
 SEVERITIES = ("error", "warning")
@@ -210,9 +212,8 @@ def validate(warehouse: Path, suites: list[Suite], docs_dir: Path | None = None)
         _docs_site(context, docs_dir)
     source = context.data_sources.add_pandas("minhu")
     result = GateResult()
-    con = duckdb.connect(str(warehouse), read_only=True)
+    con = minhu_warehouse.connect(warehouse, read_only=True)  # the time zone and memory budget
     try:
-        con.execute("set timezone = 'Asia/Shanghai'")
         cat = catalog(con)
         for suite in suites:
             for check in suite.checks:

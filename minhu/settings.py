@@ -45,6 +45,10 @@ class Settings:
     smtp_backoff_max: float = 60.0
     lease_wait: float = 3600.0  # MINHU_LEASE_WAIT: how long a writer waits for another's lease
     lease_stale: float = 120.0  # MINHU_LEASE_STALE: a lease without heartbeat this long is dead
+    # MINHU_DUCKDB_MEMORY: the buffer pool of every warehouse connection (load, gate, reports,
+    # and dbt through profiles.yml); DuckDB spills to <file>.tmp beyond it, so memory stays
+    # bounded whatever the volume (its own default is 80 % of the machine's RAM)
+    duckdb_memory: str = "512MB"
 
     @property
     def raw_dir(self) -> Path:
@@ -125,4 +129,5 @@ def get_settings() -> Settings:
         smtp_backoff_max=float(_env("MINHU_SMTP_BACKOFF_MAX", "60")),
         lease_wait=float(_env("MINHU_LEASE_WAIT", "3600")),
         lease_stale=float(_env("MINHU_LEASE_STALE", "120")),
+        duckdb_memory=_env("MINHU_DUCKDB_MEMORY", "512MB"),
     )

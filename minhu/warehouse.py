@@ -52,6 +52,7 @@ def connect(path: Path | None = None, read_only: bool = False) -> duckdb.DuckDBP
     path.parent.mkdir(parents=True, exist_ok=True)
     con = duckdb.connect(str(path), read_only=read_only)
     con.execute("set timezone = 'Asia/Shanghai'")
+    con.execute(f"set memory_limit = '{get_settings().duckdb_memory}'")
     return con
 
 

@@ -54,7 +54,6 @@ log = logging.getLogger(__name__)
 
 KINDS = {"cases": "cases", "budget-lines": "budget_lines", "payments": "payments"}
 ORDER = ("budget_lines", "payments", "cases")  # budget lines first: payments are checked against them
-DUCKDB_MEMORY_LIMIT = "1GB"  # the loading connection's buffer pool: bounded whatever the file size
 
 
 class AccountingError(RuntimeError):
@@ -84,7 +83,6 @@ def import_sources(items: list[tuple[str, str | Path]]) -> list[dict]:
         build = b.path
         con = warehouse.connect(build)
         try:
-            con.execute(f"set memory_limit = '{DUCKDB_MEMORY_LIMIT}'")
             con.execute(f"set temp_directory = '{build.with_suffix('.tmp')}'")
             ensure_raw(con)
             for source in ORDER:
@@ -192,7 +190,6 @@ def _accounting(build: Path, landings: list[FileLanding]) -> dict[str, dict]:
     out: dict[str, dict] = {}
     con = warehouse.connect(build, read_only=True)
     try:
-        con.execute(f"set memory_limit = '{DUCKDB_MEMORY_LIMIT}'")
         for source in ORDER:
             mine = [ld for ld in landings if ld.source == source]
             if not mine:
