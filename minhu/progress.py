@@ -34,10 +34,15 @@ class Progress:
         stream: TextIO | None = None,
         tty: bool | None = None,
         unit: str | None = "records",
+        log_every: float | None = None,
     ) -> None:
         self.total = total
         self.what = what
         self.unit = unit
+        # off a terminal, log only the first item, every `log_every` of the total (0.1: each
+        # tenth), the last, and any item with a note other than OK/PASS (dbt's 225 nodes: ~12 lines)
+        self.log_every = log_every
+        self._next_log = 0.0
         self.done = 0
         self.records = 0
         self.stream = stream or sys.stderr
@@ -95,11 +100,19 @@ class Progress:
         rate = f"{self.rate():,.0f} {self.unit}/s" if self.unit else ""
         if self._bar is not None:
             self._bar.update(self._task, advance=1, rate=rate)
-        else:
+        elif self._logs(note):
             what = f"{records:,} {self.unit}" if self.unit else ""
             detail = ", ".join(x for x in (what, note) if x)
             figures = ", ".join(x for x in (rate, f"ETA {_eta(self.eta())}") if x)
             log.info("%s %d/%d %s: %s (%s)", self.what, self.done, self.total, item, detail, figures)
+
+    def _logs(self, note: str) -> bool:
+        if self.log_every is None or note not in ("", "OK", "PASS"):
+            return True
+        if self.done == 1 or self.done >= self.total or self.done >= self._next_log:
+            self._next_log = self.done + max(1.0, self.log_every * self.total)
+            return True
+        return False
 
     def __exit__(self, *exc) -> None:
         if self._bar is not None:

@@ -14,10 +14,8 @@ done/total); elsewhere one log line a window and a dbt node (minhu/progress.py).
 from __future__ import annotations
 
 import logging
-import re
 import time
 from datetime import date
-from pathlib import Path
 
 from extract import backfill as bf
 from minhu import fault, warehouse
@@ -25,13 +23,11 @@ from minhu.progress import Progress
 
 from . import freshness
 from .dates import date_range
-from .transform import dbt
+from .transform import dbt_build
 
 log = logging.getLogger(__name__)
 
 GROUP_SIZE = 8  # windows per Airflow extract task
-# dbt's result lines: "12:00:01  3 of 57 OK created sql table model marts.fct_cases ... [OK in 1.2s]"
-DBT_RESULT = re.compile(r"\b(\d+) of (\d+) (OK|PASS|WARN|ERROR|FAIL|SKIP)\b\s*([^\[]*)")
 
 
 def extract(spans: list[bf.Span], workers: int | None = None, **run_options) -> bf.Result:
@@ -47,21 +43,6 @@ def extract(spans: list[bf.Span], workers: int | None = None, **run_options) -> 
         result = bf.run(spans, workers=workers, on_window=on_window, **run_options)
     log.info("backfill extract (%d workers): %s", workers, result.summary())
     return result
-
-
-def dbt_build(path: Path) -> None:
-    """`dbt build` on the build file, with its nodes done/total as progress."""
-    with Progress(0, "dbt build", unit=None) as progress:
-
-        def on_line(line: str) -> None:
-            m = DBT_RESULT.search(line)
-            if m:
-                if not progress.total:
-                    progress.set_total(int(m[2]))
-                words = [w for w in m[4].split() if w.strip(".")]  # the name, not dbt's dot leader
-                progress.advance(words[-1] if words else f"node {m[1]}", note=m[3])
-
-        dbt(["build"], path, on_line=on_line)
 
 
 def build_step(manifests: dict[bf.Span, bf.Manifest], dates: list[date]):

@@ -48,7 +48,7 @@ from extract.rows import ArchiveError
 from minhu import fault, line_id, published, schemas, warehouse
 
 from . import nightly, serve
-from .transform import dbt
+from .transform import dbt_build
 
 log = logging.getLogger(__name__)
 
@@ -111,7 +111,7 @@ def import_sources(items: list[tuple[str, str | Path]]) -> list[dict]:
             con.close()
         if landed:
             t0 = time.perf_counter()
-            dbt(["build"], build)
+            dbt_build(build)
             t1 = time.perf_counter()
             accounting = _accounting(build, [ld for _, ld in landed])
             t2 = time.perf_counter()

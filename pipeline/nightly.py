@@ -43,7 +43,7 @@ from minhu.settings import get_settings
 from reports import daily, mail
 
 from . import freshness, quality, serve
-from .transform import dbt
+from .transform import dbt_build
 
 log = logging.getLogger(__name__)
 
@@ -197,7 +197,7 @@ def load_dates(build: Path, dates: list[date], sources: tuple[str, ...] = land.S
 def build(b: Build, dates: list[date]) -> dict:
     """Load the dates' landings into the run's build and run dbt on it."""
     rows = load_dates(b.path, dates)
-    dbt(["build"], b.path)
+    dbt_build(b.path)
     freshness.check(b.path, dates)  # alerts on a stale source; never blocks (pipeline/freshness.py)
     fault.point("after_build")
     return {"build": str(b.path), "run_id": b.run_id, "rows_loaded": rows}
@@ -205,7 +205,7 @@ def build(b: Build, dates: list[date]) -> dict:
 
 def rebuild(b: Build) -> dict:
     """Rebuild the dbt models on the run's build (a copy of the published warehouse)."""
-    dbt(["build"], b.path)
+    dbt_build(b.path)
     return {"build": str(b.path), "run_id": b.run_id}
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 import shutil
 import sys
 from collections.abc import Callable
@@ -16,9 +17,12 @@ from pathlib import Path
 
 from minhu import fault
 from minhu.proc import run_child
+from minhu.progress import Progress
 from minhu.settings import get_settings
 
 log = logging.getLogger(__name__)
+# dbt's result lines: "12:00:01  3 of 57 OK created sql table model marts.fct_cases ... [OK in 1.2s]"
+DBT_RESULT = re.compile(r"\b(\d+) of (\d+) (OK|PASS|WARN|ERROR|FAIL|SKIP)\b\s*([^\[]*)")
 
 
 class DbtError(RuntimeError):
@@ -64,3 +68,20 @@ def dbt(
         "dbt %s: %s", " ".join(args), proc.stdout.strip().splitlines()[-1] if proc.stdout.strip() else ""
     )
     return proc.stdout
+
+
+def dbt_build(path: Path) -> None:
+    """`dbt build` on a build file, with its nodes done/total as progress (rich on a terminal,
+    else a log line each tenth and at every warning or error): what every run (nightly,
+    backfill, import, rebuild) builds with."""
+    with Progress(0, "dbt build", unit=None, log_every=0.1) as progress:
+
+        def on_line(line: str) -> None:
+            m = DBT_RESULT.search(line)
+            if m:
+                if not progress.total:
+                    progress.set_total(int(m[2]))
+                words = [w for w in m[4].split() if w.strip(".")]  # the name, not dbt's dot leader
+                progress.advance(words[-1] if words else f"node {m[1]}", note=m[3])
+
+        dbt(["build"], path, on_line=on_line)
