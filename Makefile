@@ -1,6 +1,8 @@
 # minhu — the two commands of a fresh machine are `make demo` and `make test`.
 SHELL := /bin/bash
 export MINHU_HOME ?= $(CURDIR)/var
+# pytest-xdist workers of `make test` (a module stays on one worker): one per core by default
+TEST_WORKERS ?= auto
 
 .PHONY: setup demo test test-fast test-unit test-dbt test-e2e lint bench clean airflow airflow-down airflow-status
 
@@ -11,20 +13,20 @@ demo: setup       ## backfill a month, run the nightly DAG, send 日报/周报/�
 	@scripts/demo.sh
 
 test: setup       ## everything: unit, dbt, end to end (gate, reports, serving), Airflow, faults, Celery
-	@.venv/bin/python -m pytest -q
+	@.venv/bin/python -m pytest -q -n $(TEST_WORKERS) --dist loadfile
 
 # Tiers (pytest markers, pyproject.toml; every test has one): unit, dbt_unit, dbt, e2e, airflow, fault, celery.
 test-fast: setup  ## unit tests and the dbt project's unit tests (no warehouse build)
-	@.venv/bin/python -m pytest -q -m "unit or dbt_unit"
+	@.venv/bin/python -m pytest -q -n $(TEST_WORKERS) --dist loadfile -m "unit or dbt_unit"
 
 test-unit: setup  ## unit tests only
-	@.venv/bin/python -m pytest -q -m unit
+	@.venv/bin/python -m pytest -q -n $(TEST_WORKERS) --dist loadfile -m unit
 
 test-dbt: setup   ## dbt: the yml unit tests and the marts built on hand-loaded warehouses
-	@.venv/bin/python -m pytest -q -m "dbt or dbt_unit"
+	@.venv/bin/python -m pytest -q -n $(TEST_WORKERS) --dist loadfile -m "dbt or dbt_unit"
 
 test-e2e: setup   ## end to end: the pipeline, reports, serving, Airflow, the fault suite, Celery
-	@.venv/bin/python -m pytest -q -m "(e2e or airflow or fault or celery) and not unit and not dbt_unit"
+	@.venv/bin/python -m pytest -q -n $(TEST_WORKERS) --dist loadfile -m "(e2e or airflow or fault or celery) and not unit and not dbt_unit"
 
 lint: setup       ## ruff (Python) and sqlfluff (dbt SQL)
 	.venv/bin/ruff check .
