@@ -7,27 +7,43 @@ the raw-landing quality suite checks it.
 
 from __future__ import annotations
 
+import csv
 from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
 
-CHANNELS = (
-    "12345热线",
-    "城市留言板",
-    "区委书记留言板",
-    "媒体曝光",
-    "网上投诉",
-    "12319数字城管",
-    "上级转办",
-    "领导批示",
-)
-CASE_TYPES = ("咨询", "求助", "投诉", "举报", "建议", "表扬")
-CASE_STATUSES = ("已受理", "已派单", "办理中", "已办结", "已回访", "不予受理")
-SATISFACTIONS = ("满意", "基本满意", "不满意", "未接通")
-EXPENSE_TYPES = ("人员经费", "公用经费", "项目支出")
-FUND_SOURCES = ("一般公共预算", "政府性基金预算", "国有资本经营预算", "财政专户管理资金", "单位资金")
+# The value sets and the time limits have one home: the dbt project's seeds (value_sets.csv,
+# case_time_limits.csv), which dbt loads for its tests and marts; Python reads the same files.
+SEEDS = Path(__file__).resolve().parents[1] / "dbt_project" / "seeds"
 
-# Working-day time limits by case type; business-environment cases get 5 whatever the type.
-TIME_LIMIT_WORKING_DAYS = {"咨询": 3, "求助": 5, "建议": 5, "表扬": 5, "投诉": 10, "举报": 10}
-BUSINESS_ENV_TIME_LIMIT = 5
+
+@cache
+def _seed(name: str) -> tuple[dict, ...]:
+    with (SEEDS / f"{name}.csv").open(encoding="utf-8", newline="") as f:
+        return tuple(csv.DictReader(f))
+
+
+def _values(field: str) -> tuple[str, ...]:
+    rows = sorted((r for r in _seed("value_sets") if r["field"] == field), key=lambda r: int(r["sort_order"]))
+    if not rows:
+        raise RuntimeError(f"{SEEDS / 'value_sets.csv'}: no values for field {field!r}")
+    return tuple(r["value"] for r in rows)
+
+
+CHANNELS = _values("channel")
+CASE_TYPES = _values("case_type")
+CASE_STATUSES = _values("status")
+SATISFACTIONS = _values("satisfaction")
+EXPENSE_TYPES = _values("expense_type")
+FUND_SOURCES = _values("fund_source")
+
+# Working-day time limits by case type; business-environment cases get their own (5) whatever the type.
+TIME_LIMIT_WORKING_DAYS = {
+    r["case_type"]: int(r["time_limit_working_days"]) for r in _seed("case_time_limits")
+}
+(BUSINESS_ENV_TIME_LIMIT,) = {
+    int(r["business_env_time_limit_working_days"]) for r in _seed("case_time_limits")
+}
 
 
 @dataclass(frozen=True)
