@@ -2,7 +2,9 @@
 
 Written from the spec text, not from the warehouse's SQL: the tests compare the two. Input: the
 latest version of every case (dicts with the case platform's keys; datetimes timezone-aware or
-None; booleans as bool) and ``loaded_until``, the newest ``updated_at`` loaded.
+None; booleans as bool) and ``loaded_until``, the newest ``updated_at`` loaded: ``prepare`` makes
+both from every version of the cases (typed), ``from_landed`` from the records a night landed
+(``raw/cases/*/*/records.jsonl`` of a $MINHU_HOME, as the case platform's API served them).
 
 The spec, and how each phrase is read here (the same readings are documented on
 marts.fct_case_indicators; they are choices where the spec is silent):
@@ -31,7 +33,9 @@ marts.fct_case_indicators; they are choices where the spec is silent):
 
 from __future__ import annotations
 
-from datetime import date, datetime, time, timedelta
+import json
+from datetime import UTC, date, datetime, time, timedelta
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 TZ = ZoneInfo("Asia/Shanghai")
@@ -51,6 +55,54 @@ CASE_INDICATORS = (
     "visit_rate",
 )
 SCOPE_KINDS = ("channel", "street", "handling_unit")
+TIMES = ("received_at", "dispatched_at", "due_at", "closed_at", "visited_at", "updated_at")
+FLAGS = ("is_business_env", "is_key_supervision")
+
+
+def latest_versions(rows: list[dict]) -> list[dict]:
+    """The latest version (by updated_at) of every case_id; of equal ones, the first."""
+    latest: dict[str, dict] = {}
+    for r in rows:
+        if r["case_id"] not in latest or r["updated_at"] > latest[r["case_id"]]["updated_at"]:
+            latest[r["case_id"]] = r
+    return list(latest.values())
+
+
+def prepare(rows: list[dict]) -> tuple[list[dict], datetime]:
+    """(the latest version of every case, loaded_until = the newest updated_at) of typed versions."""
+    return latest_versions(rows), max(r["updated_at"] for r in rows)
+
+
+def _time(v: str | None) -> datetime | None:
+    """An ISO 8601 text as an aware datetime; without an offset it is Asia/Shanghai (sources.md)."""
+    if not v:
+        return None
+    t = datetime.fromisoformat(v)
+    # the instant, in UTC: comparisons of datetimes sharing one tzinfo are the fast ones
+    return (t if t.tzinfo else t.replace(tzinfo=TZ)).astimezone(UTC)
+
+
+def typed(record: dict) -> dict:
+    """A case record as the API serves it (JSON: ISO 8601 texts, booleans) with datetimes."""
+    out = dict(record)
+    for k in TIMES:
+        out[k] = _time(record.get(k))
+    for k in FLAGS:
+        if not isinstance(record.get(k), bool | None):
+            raise ValueError(f"{k} of {record['case_id']} is not a JSON boolean: {record.get(k)!r}")
+        out[k] = bool(record.get(k))
+    return out
+
+
+def from_landed(home: Path) -> tuple[list[dict], datetime]:
+    """prepare() of every case record landed under a $MINHU_HOME (raw/cases/<window>/<batch>)."""
+    rows = [
+        typed(json.loads(line))
+        for path in sorted((Path(home) / "raw" / "cases").glob("*/*/records.jsonl"))
+        for line in path.read_text(encoding="utf-8").splitlines()
+        if line.strip()
+    ]
+    return prepare(rows)
 
 
 def period_of(grain: str, d: date) -> str:
@@ -115,7 +167,8 @@ def figures(
 ) -> dict[str, tuple[int, int | None]]:
     """{indicator: (numerator, denominator)} for one period and scope; case_count's denominator is None."""
     first, after = period_dates(grain, period)
-    start, end = local_midnight(first), local_midnight(after)
+    # the same instants in UTC (see _time)
+    start, end = local_midnight(first).astimezone(UTC), local_midnight(after).astimezone(UTC)
     as_of = min(end, loaded_until)
 
     def in_p(t: datetime | None) -> bool:

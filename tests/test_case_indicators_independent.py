@@ -259,14 +259,6 @@ def write_export(rows: list[dict], path: Path, seed: int = 7) -> None:
             w.writerow([_cell(rng, k, r[k]) for k in keys])
 
 
-def latest_versions(rows: list[dict]) -> list[dict]:
-    latest: dict[str, dict] = {}
-    for r in rows:
-        if r["case_id"] not in latest or r["updated_at"] > latest[r["case_id"]]["updated_at"]:
-            latest[r["case_id"]] = r
-    return list(latest.values())
-
-
 # ----------------------------------------------------------------------------- the test
 
 
@@ -287,7 +279,7 @@ def published(tmp_path_factory, sources_url, smtp_port):
     rows = files[0] + files[1]
     assert [r["rows"] for r in results] == [len(f) for f in files]
     assert sum(r["quarantined"] for r in results) == 0
-    assert sum(r["loaded"] for r in results) == len(latest_versions(rows))
+    assert sum(r["loaded"] for r in results) == len(oracle.latest_versions(rows))
     yield rows, edges
     mp.undo()
 
@@ -324,8 +316,7 @@ def _sample_periods() -> list[tuple[str, str]]:
 
 def test_fetch_returns_the_oracles_numerators_and_denominators(published):
     rows, _ = published
-    cases = latest_versions(rows)
-    loaded_until = max(r["updated_at"] for r in rows)
+    cases, loaded_until = oracle.prepare(rows)
     scopes = oracle.scopes_of(cases)
     checked = Counter()
     mismatches = []
