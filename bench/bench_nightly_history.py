@@ -8,7 +8,7 @@ fct_indicators are incremental, so the cost should not grow with the years (targ
 years <= 1.1x after 1 year). The fresh build of each history is printed too, for scale.
 
 How the history is made: the case simulator's first --base-days days (from 2024-01-01) are
-loaded with extract.load.load_batch; a year is then 12 copies of those raw rows, copy m shifted
+loaded with extract.load.load_day_file; a year is then 12 copies of those raw rows, copy m shifted
 by m x base-days days (every *_at field, in Asia/Shanghai local time with +08:00) with new case
 ids ('H<m>-' prefix) and batches ('#h<m>' suffix) — the same raw rows a landing of that month
 would hold, at the simulator's volume. Each warehouse is built once from scratch (`dbt build`,
@@ -21,7 +21,6 @@ model's own time from dbt's log.
 from __future__ import annotations
 
 import argparse
-import hashlib
 import json
 import os
 import re
@@ -64,7 +63,7 @@ def main(argv: list[str] | None = None) -> None:
         os.environ["MINHU_HOME"] = tmp
         import duckdb
 
-        from extract.load import load_batch
+        from extract.load import load_day_file
         from minhu import schemas, warehouse
         from pipeline.transform import dbt
         from simulators import case_data
@@ -78,17 +77,7 @@ def main(argv: list[str] | None = None) -> None:
             path = root / f"{d}.jsonl"
             recs = case_data.case_versions(DISTRICT, d)
             path.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in recs), encoding="utf-8")
-            load_batch(
-                con,
-                "cases",
-                f"api/cases/{d}",
-                path,
-                kind="api",
-                checksum=hashlib.sha256(path.read_bytes()).hexdigest(),
-                landed_count=len(recs),
-                source_count=len(recs),
-                business_date=d.isoformat(),
-            )
+            load_day_file(con, "cases", d, path)
         con.close()
 
         results = []

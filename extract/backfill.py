@@ -269,23 +269,12 @@ def landed(spans: list[Span]) -> dict[Span, Manifest]:
 
 def load(con, manifests: dict[Span, Manifest], after_each: Callable[[], None] | None = None) -> int:
     """Load every window's landing as the batches of its dates (replace-by-batch); returns rows."""
-    from .load import load_batch, load_days
+    from .load import load_day_landing, load_days
 
     rows = 0
     for span, m in sorted(manifests.items(), key=lambda kv: (kv[0].first, kv[0].source)):
         if len(span.days) == 1:  # a nightly-shaped landing: one date, one batch
-            d = span.last.isoformat()
-            rows += load_batch(
-                con,
-                span.source,
-                f"api/{span.source}/{d}",
-                m.records_path,
-                kind="api",
-                checksum=m.checksum,
-                landed_count=m.count,
-                source_count=m.source_count,
-                business_date=d,
-            )
+            rows += load_day_landing(con, span.source, span.last, m)
         else:
             rows += load_days(
                 con, span.source, m.records_path, span.days, checksum=m.checksum, landed_count=m.count

@@ -8,13 +8,20 @@ again gives the same warehouse. Every column is text in ``raw``; dbt staging typ
 
 from __future__ import annotations
 
+import contextlib
+import hashlib
+from collections.abc import Iterator
 from datetime import date, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import duckdb
 
 from minhu import schemas
 from minhu.calendar import TZ
+
+if TYPE_CHECKING:
+    from .land import Manifest
 
 LANDINGS_DDL = """
 create table if not exists raw.landings (
@@ -45,6 +52,26 @@ def ensure_raw(con: duckdb.DuckDBPyConnection) -> None:
     con.execute(LANDINGS_DDL)
 
 
+def _json_columns(con: duckdb.DuckDBPyConnection, source: str) -> tuple[list[str], str]:
+    """Make sure raw exists; the source's keys and the ``columns`` of a read_json of its records
+    (every key as text)."""
+    ensure_raw(con)
+    keys = schemas.keys(source)
+    return keys, "{" + ", ".join(f"'{k}': 'VARCHAR'" for k in keys) + "}"
+
+
+@contextlib.contextmanager
+def _transaction(con: duckdb.DuckDBPyConnection) -> Iterator[None]:
+    """begin … commit; rollback (and re-raise) on an error, the commit's own included."""
+    con.execute("begin")
+    try:
+        yield
+        con.execute("commit")
+    except Exception:
+        con.execute("rollback")
+        raise
+
+
 def load_batch(
     con: duckdb.DuckDBPyConnection,
     source: str,
@@ -60,12 +87,9 @@ def load_batch(
     quarantined: int = 0,
 ) -> int:
     """Replace one batch in raw.<source> with the records of a JSON-lines file; returns rows loaded."""
-    ensure_raw(con)
-    keys = schemas.keys(source)
-    columns = "{" + ", ".join(f"'{k}': 'VARCHAR'" for k in keys) + "}"
+    keys, columns = _json_columns(con, source)
     now = datetime.now(TZ)
-    con.execute("begin")
-    try:
+    with _transaction(con):
         con.execute(f"delete from raw.{source} where _batch = ?", [batch])
         if landed_count:
             con.execute(
@@ -93,11 +117,55 @@ def load_batch(
                 now,
             ],
         )
-        con.execute("commit")
-    except Exception:
-        con.execute("rollback")
-        raise
     return loaded
+
+
+def load_day(
+    con: duckdb.DuckDBPyConnection,
+    source: str,
+    day: date,
+    records_path: Path,
+    *,
+    checksum: str,
+    landed_count: int,
+    source_count: int | None,
+) -> int:
+    """Load one business date's records of a source as its batch ``api/<source>/<day>`` (what a
+    nightly day window lands); returns rows loaded."""
+    d = day.isoformat()
+    return load_batch(
+        con,
+        source,
+        f"api/{source}/{d}",
+        records_path,
+        kind="api",
+        checksum=checksum,
+        landed_count=landed_count,
+        source_count=source_count,
+        business_date=d,
+    )
+
+
+def load_day_landing(con: duckdb.DuckDBPyConnection, source: str, day: date, landing: Manifest) -> int:
+    """Load a landing of one business date (extract.land) as that date's batch; returns rows loaded."""
+    return load_day(
+        con,
+        source,
+        day,
+        landing.records_path,
+        checksum=landing.checksum,
+        landed_count=landing.count,
+        source_count=landing.source_count,
+    )
+
+
+def load_day_file(con: duckdb.DuckDBPyConnection, source: str, day: date, records_path: Path) -> int:
+    """Load a JSON-lines file of records written outside extract.land (a test's, a bench's) as the
+    batch of one business date, as a landing of the same records would be: the checksum is the
+    file's sha256, the landed and the source count its number of lines. Returns rows loaded."""
+    data = records_path.read_bytes()
+    checksum, n = hashlib.sha256(data).hexdigest(), len(data.splitlines())
+    return load_day(con, source, day, records_path, checksum=checksum, landed_count=n, source_count=n)
 
 
 def load_days(
@@ -118,16 +186,13 @@ def load_days(
     (``landing_path`` names that landing), so a date's source_count is left null: no /count was
     asked for the date alone. Replaces exactly those batches; returns rows loaded.
     """
-    ensure_raw(con)
-    keys = schemas.keys(source)
-    columns = "{" + ", ".join(f"'{k}': 'VARCHAR'" for k in keys) + "}"
+    keys, columns = _json_columns(con, source)
     prefix = f"api/{source}/"
     batches = [prefix + d.isoformat() for d in days]
     first, last = min(days), max(days)
     now = datetime.now(TZ)
     cols = ", ".join(f'"{k}"' for k in keys)
-    con.execute("begin")
-    try:
+    with _transaction(con):
         con.execute(f"delete from raw.{source} where list_contains(?, _batch)", [batches])
         if landed_count:
             # the source filters the window on updated_at, so every record has a date of `days`;
@@ -168,8 +233,4 @@ def load_days(
                 for b, d in zip(batches, days, strict=True)
             ],
         )
-        con.execute("commit")
-    except Exception:
-        con.execute("rollback")
-        raise
     return sum(counts.values())

@@ -35,7 +35,7 @@ from pathlib import Path
 from expectations.gate import GateResult, validate
 from expectations.suites import all_suites
 from extract import land
-from extract.load import load_batch
+from extract.load import load_day_landing
 from minhu import fault, warehouse
 from minhu import lease as leases
 from minhu.calendar import TZ
@@ -177,17 +177,7 @@ def load_dates(build: Path, dates: list[date], sources: tuple[str, ...] = land.S
                 m = land.latest_landing(source, d)
                 if m is None:
                     raise FileNotFoundError(f"no landing of {source} for {d}: run the extract step first")
-                rows += load_batch(
-                    con,
-                    source,
-                    f"api/{source}/{d.isoformat()}",
-                    m.records_path,
-                    kind="api",
-                    checksum=m.checksum,
-                    landed_count=m.count,
-                    source_count=m.source_count,
-                    business_date=d.isoformat(),
-                )
+                rows += load_day_landing(con, source, d, m)
                 fault.point("load")
         return rows
     finally:

@@ -1,6 +1,6 @@
 """The case side of the warehouse: dimensions, fct_cases, the status history, incremental runs.
 
-Simulator days are loaded into scratch warehouses with extract.load.load_batch and built with
+Simulator days are loaded into scratch warehouses with extract.load.load_day_file and built with
 pipeline.transform.dbt (only the case models: the budget side has its own tests).
 """
 
@@ -16,7 +16,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from extract.load import load_batch
+from extract.load import load_day_file
 from minhu import warehouse
 from minhu.schemas import CASE_FIELDS
 from pipeline.transform import dbt
@@ -66,18 +66,7 @@ def load(wh: Path, batches: list[tuple[date, Path]]) -> None:
     con = warehouse.connect(wh)
     try:
         for d, path in batches:
-            n = sum(1 for _ in path.open(encoding="utf-8"))
-            load_batch(
-                con,
-                "cases",
-                f"api/cases/{d.isoformat()}",
-                path,
-                kind="api",
-                checksum=hashlib.sha256(path.read_bytes()).hexdigest(),
-                landed_count=n,
-                source_count=n,
-                business_date=d.isoformat(),
-            )
+            load_day_file(con, "cases", d, path)
     finally:
         con.close()
 
