@@ -18,8 +18,6 @@ from minhu.settings import REPO_ROOT
 from pipeline.transform import dbt
 from simulators import case_data
 
-pytestmark = pytest.mark.unit
-
 MACRO = REPO_ROOT / "dbt_project" / "macros" / "mask_personal.sql"
 
 # Address forms the simulator never writes: (text, what must not survive, what must stay).
@@ -63,6 +61,7 @@ def simulated_cases(n: int = 400) -> list[dict]:
 # ------------------------------------------------------------------------------------- Python rule
 
 
+@pytest.mark.unit
 @pytest.mark.parametrize(("text", "gone", "kept"), UNSEEN)
 def test_unseen_address_forms_lose_their_door_numbers(text: str, gone: str, kept: str) -> None:
     masked = pii.mask(text)
@@ -70,17 +69,20 @@ def test_unseen_address_forms_lose_their_door_numbers(text: str, gone: str, kept
     assert kept in masked  # the road / estate name (no finer than the community) stays
 
 
+@pytest.mark.unit
 @pytest.mark.parametrize("text", ORDINARY)
 def test_ordinary_sentences_are_unchanged(text: str) -> None:
     assert pii.mask(text) == text
 
 
+@pytest.mark.unit
 @pytest.mark.parametrize(("text", "gone"), PERSONAL_NUMBERS)
 def test_phone_and_id_numbers(text: str, gone: str) -> None:
     masked = pii.mask(text)
     assert gone not in masked and re.search(r"\[(电话|身份证号)\]", masked), masked
 
 
+@pytest.mark.unit
 def test_simulated_cases_lose_name_phone_and_address() -> None:
     cases = simulated_cases()
     assert len(cases) == 400
@@ -93,6 +95,7 @@ def test_simulated_cases_lose_name_phone_and_address() -> None:
         assert door not in pii.mask(r["content"]), r["content"]
 
 
+@pytest.mark.unit
 def test_the_macro_uses_the_same_patterns() -> None:
     sql = MACRO.read_text(encoding="utf-8")
     for pattern in (pii.ID_NUMBER, pii.MOBILE, pii.LANDLINE, pii.DOOR, pii.DOOR_REPLACEMENT):
@@ -104,7 +107,7 @@ def test_the_macro_uses_the_same_patterns() -> None:
 # ------------------------------------------------------------------------------------- the model
 
 
-@pytest.mark.dbt_unit
+@pytest.mark.dbt  # a real dbt build of the staging model on a hand-loaded warehouse
 def test_content_masked_in_the_built_staging_model(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("MINHU_HOME", str(tmp_path / "home"))
     cases = simulated_cases(200)
