@@ -7,6 +7,7 @@ outbox, reports, logs.
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -106,6 +107,19 @@ class Settings:
         return REPO_ROOT / "config"
 
 
+_MEMORY = re.compile(r"\d+(\.\d+)?\s*(B|KB|MB|GB|TB|KiB|MiB|GiB|TiB)", re.IGNORECASE)
+
+
+def _memory(name: str, default: str) -> str:
+    """A DuckDB memory size (512MB, 2GB, 1.5GiB); anything else is one clear line, not DuckDB's traceback."""
+    value = _env(name, default).strip()
+    if not _MEMORY.fullmatch(value):
+        raise ValueError(
+            f"{name}={value!r} is not a memory size: give a number and a unit, e.g. 512MB or 2GB"
+        )
+    return value
+
+
 def get_settings() -> Settings:
     home = Path(_env("MINHU_HOME", str(Path.cwd() / "var"))).resolve()
     port = int(_env("MINHU_SOURCE_PORT", str(DEFAULT_PORT)))
@@ -129,5 +143,5 @@ def get_settings() -> Settings:
         smtp_backoff_max=float(_env("MINHU_SMTP_BACKOFF_MAX", "60")),
         lease_wait=float(_env("MINHU_LEASE_WAIT", "3600")),
         lease_stale=float(_env("MINHU_LEASE_STALE", "120")),
-        duckdb_memory=_env("MINHU_DUCKDB_MEMORY", "512MB"),
+        duckdb_memory=_memory("MINHU_DUCKDB_MEMORY", "512MB"),
     )

@@ -8,7 +8,8 @@ extract tasks, `extract_group` lands one group (skipping windows already landed)
 coarse task.
 
 Progress: on a terminal a rich bar (windows done/total, records/s, ETA; then dbt's models
-done/total); elsewhere one log line a window and a dbt node (minhu/progress.py).
+done/total); elsewhere one log line a window, and dbt's nodes a tenth at a time plus every
+warning or error (minhu/progress.py, pipeline/transform.dbt_build).
 """
 
 from __future__ import annotations

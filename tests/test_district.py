@@ -70,6 +70,24 @@ def test_an_unknown_district_is_an_error(monkeypatch):
         get_settings()
 
 
+def test_a_bad_duckdb_memory_size_is_one_line_on_the_cli(tmp_path, monkeypatch):
+    for good in ("512MB", "2GB", "1.5GiB", "900 mb"):
+        monkeypatch.setenv("MINHU_DUCKDB_MEMORY", good)
+        assert get_settings().duckdb_memory == good
+    env = {"PATH": "/usr/bin:/bin", "MINHU_HOME": str(tmp_path / "home"), "MINHU_DUCKDB_MEMORY": "lots"}
+    proc = subprocess.run(
+        [sys.executable, "-m", "pipeline.cli", "indicators", "--grain", "day", "--period", "2024-03-01"],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+    )
+    assert proc.returncode == 1 and "Traceback" not in proc.stderr, proc.stderr
+    assert proc.stderr.strip().splitlines() == [
+        "minhu: MINHU_DUCKDB_MEMORY='lots' is not a memory size: give a number and a unit, e.g. 512MB or 2GB"
+    ]
+
+
 def test_an_unknown_district_is_one_line_on_the_cli(tmp_path):
     env = {"PATH": "/usr/bin:/bin", "MINHU_HOME": str(tmp_path / "home"), "MINHU_DISTRICT": "朝阳区"}
     proc = subprocess.run(
