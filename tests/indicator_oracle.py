@@ -94,15 +94,19 @@ def typed(record: dict) -> dict:
     return out
 
 
-def from_landed(home: Path) -> tuple[list[dict], datetime]:
-    """prepare() of every case record landed under a $MINHU_HOME (raw/cases/<window>/<batch>)."""
-    rows = [
-        typed(json.loads(line))
+def landed_records(home: Path) -> list[dict]:
+    """Every case record landed under a $MINHU_HOME (raw/cases/<window>/<batch>), as served."""
+    return [
+        json.loads(line)
         for path in sorted((Path(home) / "raw" / "cases").glob("*/*/records.jsonl"))
         for line in path.read_text(encoding="utf-8").splitlines()
         if line.strip()
     ]
-    return prepare(rows)
+
+
+def from_landed(home: Path) -> tuple[list[dict], datetime]:
+    """prepare() of every case record landed under a $MINHU_HOME, typed."""
+    return prepare([typed(r) for r in landed_records(home)])
 
 
 def period_of(grain: str, d: date) -> str:

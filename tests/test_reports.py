@@ -193,20 +193,9 @@ class Expected:
 # --------------------------------------------------------------------------------------------
 
 
-def landed_records(home) -> list[dict]:
-    return [
-        json.loads(line)
-        for path in sorted((home / "raw" / "cases").glob("*/*/records.jsonl"))
-        for line in path.read_text(encoding="utf-8").splitlines()
-    ]
-
-
 def landed_cases(home) -> dict[str, dict]:
-    latest: dict[str, dict] = {}
-    for r in landed_records(home):
-        if r["case_id"] not in latest or r["updated_at"] > latest[r["case_id"]]["updated_at"]:
-            latest[r["case_id"]] = r
-    return latest
+    """The latest landed version of every case (as served, untyped), by case_id."""
+    return {c["case_id"]: c for c in oracle.latest_versions(oracle.landed_records(home))}
 
 
 def ts(v: str | None) -> datetime | None:
@@ -585,7 +574,7 @@ def test_pdfs_print_the_body_and_charts_render_as_png(rendered):
 
 def test_no_personal_data_in_any_report(rendered):
     personal = set()
-    for r in landed_records(rendered["home"]):
+    for r in oracle.landed_records(rendered["home"]):
         personal |= {r[k] for k in ("citizen_name", "citizen_phone", "address") if r.get(k)}
     assert personal
     for kind, out in rendered["out"].items():
