@@ -20,18 +20,19 @@ def _print_json(obj) -> None:
 
 
 def cmd_run(args) -> int:
+    day = parse_date(args.date, "--date")  # invalid input is answered before the pipeline is imported
     from . import nightly
 
-    _print_json(nightly.run(parse_date(args.date, "--date"), send_report=not args.no_report))
+    _print_json(nightly.run(day, send_report=not args.no_report))
     return 0
 
 
 def cmd_backfill(args) -> int:
+    days = date_range(parse_date(args.start, "--start"), parse_date(args.end, "--end"))
     from extract.backfill import workers_setting
 
     from . import nightly
 
-    days = date_range(parse_date(args.start, "--start"), parse_date(args.end, "--end"))
     try:
         workers = workers_setting(args.workers)
     except ValueError as exc:
@@ -83,11 +84,11 @@ def cmd_smtp_serve(args) -> int:
 def cmd_import(args) -> int:
     from pathlib import Path
 
-    from . import imports
-
     missing = [f for f in args.files if not Path(f).is_file()]
     if missing:
         raise InvalidInput(f"no such file: {', '.join(missing)} (nothing imported)")
+    from . import imports
+
     results = imports.import_files(args.kind, args.files)
     for r in results:
         if args.format == "json":
@@ -161,9 +162,9 @@ def cmd_serve(args) -> int:
 
 
 def cmd_report(args) -> int:
+    period = check_period(REPORT_GRAIN[args.kind], args.period)
     from . import reporting
 
-    period = check_period(REPORT_GRAIN[args.kind], args.period)
     out = reporting.report(args.kind, period, send=args.send, resend=args.resend)
     if args.format == "json" and args.kind == "selfeval":
         _print_json(out["scopes"])  # the contract: [{scope, budget, executed, rate, score}, ...]
