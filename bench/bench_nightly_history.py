@@ -57,6 +57,12 @@ def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(prog="bench_nightly_history")
     ap.add_argument("--years", type=int, default=10)
     ap.add_argument("--base-days", type=int, default=30)
+    ap.add_argument(
+        "--keep",
+        type=Path,
+        default=None,
+        help="copy each warehouse here once its night is loaded, before the nightly build",
+    )
     args = ap.parse_args(argv)
 
     with tempfile.TemporaryDirectory() as tmp:
@@ -105,6 +111,7 @@ def main(argv: list[str] | None = None) -> None:
             shift = _shift_sql(keys, str(night), "'N-'", "'#n'")
             day0 = f"api/cases/{START}"
             con.execute(f"create temp table night as select {shift} from raw.cases where _batch = '{day0}'")
+            con.execute("update night set _loaded_at = now()")  # loaded tonight, as a real load stamps it
             stamp = "'" + con.execute("select max(updated_at) from night").fetchone()[0] + "'"
             cols = ", ".join(
                 f"{stamp} as {k}"
@@ -120,10 +127,20 @@ def main(argv: list[str] | None = None) -> None:
             )
             con.execute("insert into raw.cases select * from night")
             con.close()
+            if args.keep:
+                args.keep.mkdir(parents=True, exist_ok=True)
+                shutil.copyfile(wh, args.keep / f"history_{years}_night_loaded.duckdb")
             t0 = time.perf_counter()
             out = dbt(["build", "--exclude-resource-type", "unit_test"], wh)
             nightly = time.perf_counter() - t0
             per_model = {m.group(1): float(m.group(2)) for m in re.finditer(MODEL_TIME, out)}
+            run_results = json.loads((root / "dbt" / "target" / "run_results.json").read_text())
+            slowest = sorted(run_results["results"], key=lambda r: -r["execution_time"])[:8]
+            print(
+                f"{years}y nightly, slowest nodes:",
+                ", ".join(f"{r['unique_id'].split('.', 2)[-1]} {r['execution_time']:.2f}s" for r in slowest),
+                flush=True,
+            )
             results.append((years, raw_rows, cases, fresh, nightly, per_model))
             print(
                 f"{years}y: {raw_rows} raw rows, {cases} cases, fresh {fresh:.1f} s, nightly {nightly:.1f} s",

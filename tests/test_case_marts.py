@@ -333,9 +333,17 @@ def test_incremental_runs_equal_a_full_refresh_and_a_fresh_warehouse(env, first)
     load(fresh, list(reversed(final_batches)))
     build(fresh, "build", "--exclude-resource-type", "test", "--exclude-resource-type", "unit_test")
 
+    # the same incremental run with the touched cases as a semi-join, not a list of constants
+    # (fct_case_events inlines at most var touched_inline_limit ids: a large import joins)
+    joined = root / "incremental_joined.duckdb"
+    shutil.copyfile(first, joined)
+    load(joined, reloaded)
+    build(joined, "run", "--vars", '{"touched_inline_limit": 0}')
+
     for table in MART_TABLES:
         assert _table(inc, table) == _table(full, table), table
         assert _table(inc, table, LINEAGE) == _table(fresh, table, LINEAGE), table
+        assert _table(joined, table, LINEAGE) == _table(inc, table, LINEAGE), table
 
     got_x = rows(inc, "select updated_at, version_count from marts.fct_cases where case_id = ?", [x])
     assert got_x and got_x[0][0] < ts(x_last)
