@@ -70,10 +70,58 @@ def dbt(
     return proc.stdout
 
 
+TESTED = "audit.dbt_cases_tested"  # one row: the newest raw case load a passing dbt build tested
+
+
+def cases_tested_until(path: Path) -> str | None:
+    """The newest raw load of cases that a passing ``dbt build`` of `path` (or of the published
+    warehouse it was copied from) has tested, or None when none has.
+
+    The staging tests of stg_platform__cases read only the raw rows loaded after it (var
+    cases_tested_until), so a nightly run after ten years tests what one after a year does. It
+    is written only when a build passed (dbt_build): a failed build's rows are tested again
+    however often its file is built. A re-loaded batch gets a new load time and is tested
+    again; the gate checks the value sets of every row whatever this says."""
+    until = _read(path, f"select max(cases_loaded_until) from {TESTED}", TESTED)
+    return None if until is None else until.isoformat()
+
+
+def _read(path: Path, sql: str, table: str):
+    """One value from `path`, None when the file or `table` does not exist."""
+    if not path.exists():
+        return None
+    import duckdb
+
+    schema, name = table.split(".")
+    con = duckdb.connect(str(path), read_only=True)
+    try:
+        found = con.execute(
+            "select 1 from information_schema.tables where table_schema = ? and table_name = ?",
+            [schema, name],
+        ).fetchone()
+        return con.execute(sql).fetchone()[0] if found else None
+    finally:
+        con.close()
+
+
+def _record_tested(path: Path, loaded_until) -> None:
+    import duckdb
+
+    con = duckdb.connect(str(path))
+    try:
+        con.execute("create schema if not exists audit")
+        con.execute(
+            f"create or replace table {TESTED} as select ?::timestamptz as cases_loaded_until", [loaded_until]
+        )
+    finally:
+        con.close()
+
+
 def dbt_build(path: Path) -> None:
     """`dbt build` on a build file, with its nodes done/total as progress (rich on a terminal,
     else a log line each tenth and at every warning or error): what every run (nightly,
-    backfill, import, rebuild) builds with."""
+    backfill, import, rebuild) builds with. The staging tests of the cases read only the rows
+    loaded since the last passing build (cases_tested_until), which this then moves on."""
     with Progress(0, "dbt build", unit=None, log_every=0.1) as progress:
 
         def on_line(line: str) -> None:
@@ -84,4 +132,8 @@ def dbt_build(path: Path) -> None:
                 words = [w for w in m[4].split() if w.strip(".")]  # the name, not dbt's dot leader
                 progress.advance(words[-1] if words else f"node {m[1]}", note=m[3])
 
-        dbt(["build"], path, on_line=on_line)
+        until = cases_tested_until(path)
+        loaded = _read(path, "select max(_loaded_at) from raw.cases", "raw.cases")  # what this build tests
+        dbt(["build"], path, vars={"cases_tested_until": until} if until else None, on_line=on_line)
+        if loaded is not None:
+            _record_tested(path, loaded)
