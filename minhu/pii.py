@@ -1,5 +1,5 @@
 """Masking of personal data inside free text: one rule, used in Python and (as the same regular
-expressions, RE2-compatible) by the dbt macro ``mask_personal`` in ``stg_platform__cases``.
+expressions, RE2-compatible) by the dbt macro ``mask_personal`` in ``stg_platform__case_rows``.
 
 `mask(text, name=None, address=None)` replaces, in this order:
 

@@ -77,7 +77,7 @@ def cases_tested_until(path: Path) -> str | None:
     """The newest raw load of cases that a passing ``dbt build`` of `path` (or of the published
     warehouse it was copied from) has tested, or None when none has.
 
-    The staging tests of stg_platform__cases read only the raw rows loaded after it (var
+    The staging tests of stg_platform__case_rows read only the raw rows loaded after it (var
     cases_tested_until), so a nightly run after ten years tests what one after a year does. It
     is written only when a build passed (dbt_build): a failed build's rows are tested again
     however often its file is built. A re-loaded batch gets a new load time and is tested

@@ -38,7 +38,7 @@ DATES = [FIRST + timedelta(days=i) for i in range((LAST - FIRST).days + 1)]
 LIMIT = timedelta(hours=24)
 REJECTED = "不予受理"
 GRAINS = ("day", "week", "month")
-MODELS = "indicator_targets stg_platform__cases fct_case_events fct_cases int_periods fct_case_indicators"
+MODELS = "indicator_targets stg_platform__case_rows stg_platform__cases fct_case_events fct_cases int_periods fct_case_indicators"
 
 
 def period_bounds(grain: str, d: date) -> tuple[date, date]:

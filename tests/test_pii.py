@@ -136,8 +136,8 @@ def test_content_masked_in_the_built_staging_model(tmp_path: Path, monkeypatch: 
         )
     finally:
         con.close()
-    dbt(["run", "--select", "stg_platform__cases"], wh)
-    out = dbt(["test", "--select", "stg_platform__cases,test_type:unit"], wh)  # the yml unit test
+    dbt(["run", "--select", "stg_platform__case_rows stg_platform__cases"], wh)
+    out = dbt(["test", "--select", "stg_platform__case_rows,test_type:unit"], wh)  # the yml unit test
     assert "content_masked_hides_names_phones_and_addresses" in out and "PASS=1" in out, out
     con = duckdb.connect(str(wh), read_only=True)
     try:
