@@ -13,6 +13,7 @@ import re
 import shutil
 import sys
 from collections.abc import Callable
+from datetime import datetime
 from pathlib import Path
 
 from minhu import fault
@@ -73,6 +74,34 @@ def dbt(
 TESTED = "audit.dbt_cases_tested"  # one row: the newest raw case load a passing dbt build tested
 
 
+def _case_load_marks(path: Path) -> tuple[datetime | None, datetime | None]:
+    """(the newest raw case load a passing build of `path` tested, the newest raw case load in
+    it now), each None when its table does not exist; one read-only connection."""
+    if not path.exists():
+        return None, None
+    from minhu import warehouse
+
+    con = warehouse.connect(path, read_only=True)
+    try:
+        tables = {
+            r[0]
+            for r in con.execute(
+                "select table_schema || '.' || table_name from information_schema.tables"
+                " where table_catalog = current_database()"
+            ).fetchall()
+        }
+
+        def newest(sql: str, table: str) -> datetime | None:
+            return con.execute(sql).fetchone()[0] if table in tables else None
+
+        return (
+            newest(f"select max(cases_loaded_until) from {TESTED}", TESTED),
+            newest("select max(_loaded_at) from raw.cases", "raw.cases"),
+        )
+    finally:
+        con.close()
+
+
 def cases_tested_until(path: Path) -> str | None:
     """The newest raw load of cases that a passing ``dbt build`` of `path` (or of the published
     warehouse it was copied from) has tested, or None when none has.
@@ -82,32 +111,14 @@ def cases_tested_until(path: Path) -> str | None:
     is written only when a build passed (dbt_build): a failed build's rows are tested again
     however often its file is built. A re-loaded batch gets a new load time and is tested
     again; the gate checks the value sets of every row whatever this says."""
-    until = _read(path, f"select max(cases_loaded_until) from {TESTED}", TESTED)
-    return None if until is None else until.isoformat()
+    tested, _ = _case_load_marks(path)
+    return None if tested is None else tested.isoformat()
 
 
-def _read(path: Path, sql: str, table: str):
-    """One value from `path`, None when the file or `table` does not exist."""
-    if not path.exists():
-        return None
-    import duckdb
+def _record_tested(path: Path, loaded_until: datetime) -> None:
+    from minhu import warehouse
 
-    schema, name = table.split(".")
-    con = duckdb.connect(str(path), read_only=True)
-    try:
-        found = con.execute(
-            "select 1 from information_schema.tables where table_schema = ? and table_name = ?",
-            [schema, name],
-        ).fetchone()
-        return con.execute(sql).fetchone()[0] if found else None
-    finally:
-        con.close()
-
-
-def _record_tested(path: Path, loaded_until) -> None:
-    import duckdb
-
-    con = duckdb.connect(str(path))
+    con = warehouse.connect(path)
     try:
         con.execute("create schema if not exists audit")
         con.execute(
@@ -132,8 +143,8 @@ def dbt_build(path: Path) -> None:
                 words = [w for w in m[4].split() if w.strip(".")]  # the name, not dbt's dot leader
                 progress.advance(words[-1] if words else f"node {m[1]}", note=m[3])
 
-        until = cases_tested_until(path)
-        loaded = _read(path, "select max(_loaded_at) from raw.cases", "raw.cases")  # what this build tests
-        dbt(["build"], path, vars={"cases_tested_until": until} if until else None, on_line=on_line)
+        tested, loaded = _case_load_marks(path)  # loaded: the newest row this build tests
+        dbt_vars = {"cases_tested_until": tested.isoformat()} if tested else None
+        dbt(["build"], path, vars=dbt_vars, on_line=on_line)
         if loaded is not None:
             _record_tested(path, loaded)
